@@ -1,0 +1,14 @@
+// File: cmd/roles.h
+//
+// Each role of the knet binary registers its subcommand here. A <role>_main.cc only parses its
+// flags, builds the real implementations, wires them together and runs (shared/style.md §2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace knet::cmd {
+
+// Adds `knet version [-o json]`.
+void RegisterVersion(CLI::App& app);
+
+}  // namespace knet::cmd
