@@ -37,7 +37,9 @@ class BadInputTest : public ::testing::Test {
     EXPECT_NE(r.err.find(path_), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
     EXPECT_EQ(Contents(), before) << "the file was modified";
-    if (!held) EXPECT_FALSE(fs::exists(path_ + "-wal"));  // (a holder has its own WAL open)
+    if (!held) {  // (a holder has its own WAL open)
+      EXPECT_FALSE(fs::exists(path_ + "-wal"));
+    }
   }
   std::string dir_, path_, url_;
 };
