@@ -41,6 +41,11 @@ bool EventQueue::closed() const {
   return end_.has_value();
 }
 
+std::optional<Status> EventQueue::end_status() const {
+  std::lock_guard lock(mu_);
+  return end_;
+}
+
 StatusOr<Event> EventQueue::Pop(std::optional<std::chrono::steady_clock::time_point> deadline) {
   std::unique_lock lock(mu_);
   auto ready = [&] { return !events_.empty() || end_.has_value(); };

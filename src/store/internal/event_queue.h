@@ -28,6 +28,8 @@ class EventQueue {
   // Ends the stream now with kCancelled, dropping queued events.
   void Cancel();
   bool closed() const;
+  // How the stream ended (once closed), regardless of events still queued.
+  std::optional<Status> end_status() const;
 
   // The next event, kDeadlineExceeded at the deadline (nullopt: do not wait), or the end status.
   StatusOr<Event> Pop(std::optional<std::chrono::steady_clock::time_point> deadline);

@@ -38,7 +38,15 @@ class WatchHub::HubWatcher : public Watcher {
   StatusOr<Event> NextImpl(std::optional<std::chrono::steady_clock::time_point> deadline) {
     std::lock_guard lock(next_mu_);  // one consumer at a time
     if (!replay_.empty() || replay_next_ <= replay_to_) {
-      if (sub_->queue.closed()) return sub_->queue.Pop(std::nullopt);  // cancelled/closed: report
+      if (std::optional<Status> end = sub_->queue.end_status()) {
+        // Ended while replaying: live events queued so far come after history not yet delivered,
+        // so none of them may be returned now.
+        if (end->code() != base::StatusCode::kResourceExhausted) return *end;
+        int64_t resume = replay_.empty() ? replay_next_ : replay_.front().revision;
+        return base::ResourceExhaustedError(
+            "watcher fell behind while replaying history and was dropped; re-watch from revision " +
+            std::to_string(resume));
+      }
       if (replay_.empty()) {
         auto chunk = hub_history_(replay_next_);
         if (!chunk.ok()) {
