@@ -48,7 +48,10 @@ int64_t CreateMany(Store& store, const std::string& prefix, int n, int threads) 
 
 void StoreConformanceTest::SetUp() {
   backend_ = GetParam().make();
-  if (backend_ == nullptr) GTEST_SKIP() << "backend " << GetParam().name << " is not available";
+  if (backend_ == nullptr)
+    GTEST_SKIP() << "backend " << GetParam().name
+                 << " is not available here (etcd: /usr/bin/etcd is missing; `make deps` "
+                    "installs etcd-server)";
   auto s = backend_->Open(TestOptions());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(s).value();

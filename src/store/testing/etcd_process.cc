@@ -106,19 +106,27 @@ base::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(int members,
                                      "--log-level=error"};
     if (unsafe_no_fsync) args.push_back("--unsafe-no-fsync");
     std::string log = c->dir_ + "/" + m.name + ".log";
+    // Everything the child needs is built before fork: after fork in a threaded process only
+    // async-signal-safe calls are allowed until exec.
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).starts_with("ETCD_")) continue;  // no stray etcd settings
+      envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+      // PDEATHSIG follows the forking thread: callers start clusters from a long-lived thread.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      unsetenv("ETCD_UNSUPPORTED_ARCH");
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(kEtcdBinary, argv.data());
+      execve(kEtcdBinary, argv.data(), envp.data());
       _exit(127);
     }
     if (pid < 0) return base::ErrnoError(errno, "forking etcd");

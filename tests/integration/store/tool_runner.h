@@ -26,6 +26,12 @@ struct Child {
 inline Child SpawnTool(const std::vector<std::string>& args) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return {};
+  // Built before fork: the child may only make async-signal-safe calls until exec.
+  std::vector<std::string> all = {KNET_STORE_TOOL};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
@@ -33,11 +39,6 @@ inline Child SpawnTool(const std::vector<std::string>& args) {
     if (getppid() != parent) _exit(1);
     dup2(out[1], 1);
     dup2(err[1], 2);
-    std::vector<std::string> all = {KNET_STORE_TOOL};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(KNET_STORE_TOOL, argv.data());
     _exit(127);
   }
