@@ -15,13 +15,14 @@ int HexValue(char c) {
 
 }  // namespace
 
-std::string EncodeContinueToken(int64_t revision, std::string_view last_key) {
+std::string EncodeContinueToken(int64_t revision, std::string_view last_key, int64_t remaining) {
   std::string out = std::to_string(revision) + ":";
   for (char c : last_key) {
     auto b = static_cast<unsigned char>(c);
     out.push_back(kHex[b >> 4]);
     out.push_back(kHex[b & 0xf]);
   }
+  if (remaining >= 0) out += ":" + std::to_string(remaining);
   return out;
 }
 
@@ -37,7 +38,15 @@ StatusOr<ListStart> ResolveListStart(std::string_view prefix, const ListOptions&
                                         ": malformed continue token \"" + std::string(t) + "\"");
     };
     size_t colon = t.find(':');
-    if (colon == std::string_view::npos || (t.size() - colon - 1) % 2 != 0) return bad();
+    if (colon == std::string_view::npos) return bad();
+    if (size_t second = t.find(':', colon + 1); second != std::string_view::npos) {
+      int64_t remaining = 0;
+      auto [rp, rec] = std::from_chars(t.data() + second + 1, t.data() + t.size(), remaining);
+      if (rec != std::errc() || rp != t.data() + t.size() || remaining < 0) return bad();
+      start.remaining = remaining;
+      t = t.substr(0, second);
+    }
+    if ((t.size() - colon - 1) % 2 != 0) return bad();
     int64_t rev = 0;
     auto [p, ec] = std::from_chars(t.data(), t.data() + colon, rev);
     if (ec != std::errc() || p != t.data() + colon || rev <= 0) return bad();

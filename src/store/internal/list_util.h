@@ -16,9 +16,14 @@ namespace knet::store::internal {
 struct ListStart {
   int64_t revision = 0;   // read at this revision
   std::string start_key;  // first key to consider (>= prefix)
+  // From the token: how many items followed the previous page at `revision` (-1: unknown). The
+  // revision is immutable, so a backend whose count is expensive need not count again.
+  int64_t remaining = -1;
 };
 
-std::string EncodeContinueToken(int64_t revision, std::string_view last_key);
+// "<revision>:<hex of last_key>[:<remaining>]"; remaining < 0 is left out.
+std::string EncodeContinueToken(int64_t revision, std::string_view last_key,
+                                int64_t remaining = -1);
 
 // Resolves options against the store's current and compacted revisions: the revision to read and
 // the first key. InvalidArgument for a bad token or a future revision; compacted (kOutOfRange).

@@ -19,6 +19,12 @@ TEST(ListUtilTest, ContinueTokenRoundTrips) {
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   EXPECT_EQ(start->revision, 42);
   EXPECT_EQ(start->start_key, key + std::string(1, '\0'));
+  EXPECT_EQ(start->remaining, -1);
+  auto counted =
+      ResolveListStart("pods/", {.continue_token = EncodeContinueToken(42, key, 7)}, 50, 0);
+  ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+  EXPECT_EQ(counted->remaining, 7);
+  EXPECT_EQ(counted->start_key, key + std::string(1, '\0'));
 }
 
 TEST(ListUtilTest, RevisionChecks) {
@@ -27,7 +33,8 @@ TEST(ListUtilTest, RevisionChecks) {
   EXPECT_TRUE(IsCompacted(ResolveListStart("p", {.revision = 9}, 50, 10).status()));
   EXPECT_TRUE(ResolveListStart("p", {.revision = 10}, 50, 10).ok());
   EXPECT_EQ(ResolveListStart("p", {}, 50, 10)->revision, 50);
-  for (const char* bad : {"x", "1:", "1:zz", "1:a", "-1:61", "a:61", "1x:61"}) {
+  for (const char* bad :
+       {"x", "1:", "1:zz", "1:a", "-1:61", "a:61", "1x:61", "1:61:", "1:61:x", "1:61:-2"}) {
     EXPECT_EQ(ResolveListStart("", {.continue_token = bad}, 50, 0).status().code(),
               base::StatusCode::kInvalidArgument)
         << bad;
