@@ -7,7 +7,7 @@
 //   sqlite:///var/lib/knet/state.db   one file, WAL, the default (nothing to start)
 //   etcd://h1:2379,h2:2379?prefix=/registry/   a real etcd v3 cluster over gRPC
 //
-// Semantics (identical on every backend; tests/store_conformance_test.cc checks them):
+// Semantics (identical on every backend; store/testing/conformance.cc checks them):
 //   - One global revision, strictly increasing; every successful write gets the next one.
 //   - Create fails with AlreadyExists; Update/Delete compare the key's mod_revision first and a
 //     mismatch is kAborted (a conflict, not a failure); a missing key is NotFound.
