@@ -40,7 +40,10 @@ function(knet_cc_test)
   add_executable(${T_NAME} ${T_SRCS})
   target_compile_options(${T_NAME} PRIVATE ${KNET_WARNINGS})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gmock GTest::gtest_main)
+  # gtest_discover_tests flattens list-valued PROPERTIES; escape the separators so every
+  # label survives (ctest -L etcd, -L root).
   set(labels unit ${T_LABELS})
+  string(REPLACE ";" "\\;" labels "${labels}")
   gtest_discover_tests(${T_NAME}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
     PROPERTIES LABELS "${labels}"

@@ -262,7 +262,7 @@ IPAddress IPAddress::FromV6(const std::array<uint8_t, kV6Bytes>& bytes) {
 StatusOr<IPAddress> IPAddress::FromBytes(std::span<const uint8_t> bytes) {
   if (bytes.size() == kV4Bytes) return FromV4({bytes[0], bytes[1], bytes[2], bytes[3]});
   if (bytes.size() == kV6Bytes) {
-    std::array<uint8_t, kV6Bytes> b;
+    std::array<uint8_t, kV6Bytes> b{};
     std::memcpy(b.data(), bytes.data(), kV6Bytes);
     return FromV6(b);
   }
