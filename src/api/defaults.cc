@@ -82,6 +82,16 @@ void SetPodSpecDefaults(PodSpec& s) {
   if (!s.termination_grace_period_seconds) s.termination_grace_period_seconds = 30;
   if (s.scheduler_name.empty()) s.scheduler_name = "default-scheduler";
   if (!s.enable_service_links) s.enable_service_links = true;
+  // SetDefaults_Pod: with hostNetwork, a container port is also the host port.
+  if (s.host_network) {
+    for (auto* cs : {&s.init_containers, &s.containers}) {
+      for (Container& c : *cs) {
+        for (ContainerPort& p : c.ports) {
+          if (p.host_port == 0) p.host_port = p.container_port;
+        }
+      }
+    }
+  }
   for (Container& c : s.init_containers) DefaultContainer(c);
   for (Container& c : s.containers) DefaultContainer(c);
 }

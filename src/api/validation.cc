@@ -397,9 +397,27 @@ void ValidateContainers(Errs& e, const std::string& path, const std::vector<Cont
   }
 }
 
+// validateHostNetwork: with the host's network namespace a port is the same on both sides.
+void ValidateHostNetworkPorts(Errs& e, const std::vector<Container>& cs, const std::string& path) {
+  for (size_t i = 0; i < cs.size(); ++i) {
+    for (size_t j = 0; j < cs[i].ports.size(); ++j) {
+      const ContainerPort& p = cs[i].ports[j];
+      if (p.host_port != p.container_port) {
+        Invalid(e, Child(Idx(Child(Idx(path, i), "ports"), j), "hostPort"),
+                std::to_string(p.host_port),
+                "must match `containerPort` when `hostNetwork` is true");
+      }
+    }
+  }
+}
+
 void ValidatePodSpec(Errs& e, const PodSpec& s, const std::string& path) {
   std::set<std::string> names;
   if (s.containers.empty()) Required(e, Child(path, "containers"));
+  if (s.host_network) {
+    ValidateHostNetworkPorts(e, s.containers, Child(path, "containers"));
+    ValidateHostNetworkPorts(e, s.init_containers, Child(path, "initContainers"));
+  }
   ValidateContainers(e, Child(path, "containers"), s.containers, names, false);
   ValidateContainers(e, Child(path, "initContainers"), s.init_containers, names, true);
   const std::string& rp = s.restart_policy;
@@ -882,6 +900,15 @@ std::vector<FieldError> ValidateService(const Service& svc) {
     Required(e, "spec.externalTrafficPolicy");
   } else if (s.external_traffic_policy != "Cluster" && s.external_traffic_policy != "Local") {
     NotSupported(e, "spec.externalTrafficPolicy", s.external_traffic_policy, {"Cluster", "Local"});
+  }
+  if (s.health_check_node_port < 0) {
+    Invalid(e, "spec.healthCheckNodePort", std::to_string(s.health_check_node_port),
+            "must be not less than 0");
+  } else if (s.health_check_node_port != 0 &&
+             !(s.type == "LoadBalancer" && s.external_traffic_policy == "Local")) {
+    Invalid(e, "spec.healthCheckNodePort", std::to_string(s.health_check_node_port),
+            "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is "
+            "'Local'");
   }
   if (!s.internal_traffic_policy) {
     if (s.type == "NodePort" || s.type == "LoadBalancer" || s.type == "ClusterIP") {

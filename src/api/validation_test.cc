@@ -299,6 +299,22 @@ TEST(ValidateService, Table) {
        },
        {"spec.externalIPs[0]: Invalid value: \"127.0.0.1\": may not be in the loopback range "
         "(127.0.0.0/8, ::1/128)"}},
+      {"healthCheckNodePort ok",
+       [](Service& s) {
+         s.spec.type = "LoadBalancer";
+         s.spec.external_traffic_policy = "Local";
+         s.spec.health_check_node_port = 32000;
+         s.spec.allocate_load_balancer_node_ports = true;
+       },
+       {}},
+      {"healthCheckNodePort with Cluster policy",
+       [](Service& s) {
+         s.spec.type = "LoadBalancer";
+         s.spec.external_traffic_policy = "Cluster";
+         s.spec.health_check_node_port = 32000;
+       },
+       {"spec.healthCheckNodePort: Invalid value: 32000: may only be set when `type` is "
+        "'LoadBalancer' and `externalTrafficPolicy` is 'Local'"}},
       {"internalTrafficPolicy bad",
        [](Service& s) { s.spec.internal_traffic_policy = "Node"; },
        {"spec.internalTrafficPolicy: Unsupported value: \"Node\": supported values: "
@@ -444,6 +460,19 @@ TEST(ValidatePod, Table) {
        {"spec.containers[0].ports[0].hostPort: Invalid value: -1: must be between 1 and 65535, "
         "inclusive"}},
       {"hostPort ok", [](Pod& p) { p.spec.containers[0].ports[0].host_port = 80; }, {}},
+      {"hostNetwork defaults hostPort",
+       [](Pod& p) {
+         p.spec.host_network = true;
+         SetPodDefaults(p);
+       },
+       {}},
+      {"hostNetwork hostPort mismatch",
+       [](Pod& p) {
+         p.spec.host_network = true;
+         p.spec.containers[0].ports[0].host_port = 80;
+       },
+       {"spec.containers[0].ports[0].hostPort: Invalid value: 80: must match `containerPort` "
+        "when `hostNetwork` is true"}},
       {"port name",
        [](Pod& p) { p.spec.containers[0].ports[0].name = "http-alternative"; },
        {"spec.containers[0].ports[0].name: Invalid value: \"http-alternative\": must be no more "
