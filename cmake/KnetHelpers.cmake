@@ -78,6 +78,6 @@ function(knet_cc_fuzzer)
   set_property(GLOBAL APPEND PROPERTY KNET_FUZZERS ${F_NAME})
   add_test(NAME ${F_NAME}
     COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=1
-            sh -c "d=$(mktemp -d) && $<TARGET_FILE:${F_NAME}> -max_total_time=${F_SECONDS} -rss_limit_mb=2048 -timeout=10 \"$d\" ${F_CORPUS}; rc=$?; rm -rf \"$d\"; exit $rc")
+            sh -c "d=$(mktemp -d) && $<TARGET_FILE:${F_NAME}> -max_total_time=${F_SECONDS} -rss_limit_mb=2048 -timeout=10 -max_len=8192 \"$d\" ${F_CORPUS}; rc=$?; rm -rf \"$d\"; exit $rc")
   set_tests_properties(${F_NAME} PROPERTIES LABELS fuzz)
 endfunction()

@@ -87,8 +87,9 @@ class Quantity {
  public:
   Quantity() = default;
   static base::StatusOr<Quantity> Parse(std::string_view text);
+  // The zero Quantity is "0", as in Go (a JSON null decodes to it).
   const std::string& ToString() const { return text_; }
-  bool IsZero() const { return text_.empty(); }
+  bool IsZero() const { return milli_ == 0; }
   // The value in thousandths, saturating at the int64 range (e.g. "1500m" -> 1500, "2" -> 2000,
   // "1Ki" -> 1024000). Good enough for comparisons and scheduling arithmetic.
   int64_t MilliValue() const { return milli_; }
@@ -96,7 +97,7 @@ class Quantity {
   bool operator==(const Quantity& o) const { return text_ == o.text_; }
 
  private:
-  std::string text_;
+  std::string text_ = "0";
   int64_t milli_ = 0;
 };
 

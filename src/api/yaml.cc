@@ -1,13 +1,17 @@
 #include "api/yaml.h"
 
 #include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <sstream>
 
+#include "api/internal/json_writer.h"
 #include "api/json.h"
 
 namespace knet::api {
@@ -124,80 +128,175 @@ json ResolvePlainScalar(const std::string& s) {
   return s;
 }
 
-class Converter {
+// Builds JSON documents from libyaml's event stream. Iterative (an explicit stack), so hostile
+// nesting cannot exhaust the C stack; aliases are expanded under a node budget.
+class Builder {
  public:
-  base::StatusOr<json> Convert(const YAML::Node& node, size_t depth) {
-    if (++nodes_ > kMaxYamlNodes) {
-      return Error(node, "document expands to more than " + std::to_string(kMaxYamlNodes) +
-                             " nodes (aliases that multiply?)");
-    }
-    if (depth > kMaxJsonDepth) {
-      return Error(node, "nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    }
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        return json(nullptr);
-      case YAML::NodeType::Scalar:
-        return Scalar(node);
-      case YAML::NodeType::Sequence: {
-        json arr = json::array();
-        for (const auto& child : node) {
-          ASSIGN_OR_RETURN(json v, Convert(child, depth + 1));
-          arr.push_back(std::move(v));
+  explicit Builder(std::vector<YamlDocument>& out) : out_(out) {}
+
+  // Consumes one event; a non-OK status ends parsing.
+  base::Status OnEvent(const yaml_event_t& e) {
+    const int line = static_cast<int>(e.start_mark.line) + 1;
+    const int column = static_cast<int>(e.start_mark.column) + 1;
+    switch (e.type) {
+      case YAML_DOCUMENT_START_EVENT:
+        ++index_;
+        doc_line_ = line;
+        root_ = json(nullptr);
+        have_root_ = false;
+        anchors_.clear();
+        return base::OkStatus();
+      case YAML_DOCUMENT_END_EVENT:
+        if (have_root_ && !root_.is_null()) out_.push_back({index_, doc_line_, std::move(root_)});
+        return base::OkStatus();
+      case YAML_SCALAR_EVENT: {
+        const std::string text(reinterpret_cast<const char*>(e.data.scalar.value),
+                               e.data.scalar.length);
+        if (ExpectingKey()) {
+          stack_.back().key = text;
+          stack_.back().has_key = true;
+          return base::OkStatus();
         }
-        return arr;
+        ASSIGN_OR_RETURN(json v, Scalar(e, text, line, column));
+        return Put(std::move(v), 1, Anchor(e.data.scalar.anchor), line, column);
       }
-      case YAML::NodeType::Map: {
-        json obj = json::object();
-        for (const auto& kv : node) {
-          if (!kv.first.IsScalar() && !kv.first.IsNull()) {
-            return Error(kv.first, "mapping keys must be scalars");
-          }
-          std::string key = kv.first.IsNull() ? "null" : kv.first.Scalar();
-          if (obj.contains(key)) {
-            return Error(kv.first, "mapping key \"" + key + "\" already defined");
-          }
-          ASSIGN_OR_RETURN(json v, Convert(kv.second, depth + 1));
-          obj[key] = std::move(v);
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT: {
+        if (ExpectingKey()) return Error(line, column, "mapping keys must be scalars");
+        if (stack_.size() >= kMaxJsonDepth) {
+          return Error(line, column,
+                       "nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");
         }
-        return obj;
+        const bool is_map = e.type == YAML_MAPPING_START_EVENT;
+        Frame f;
+        f.value = is_map ? json::object() : json::array();
+        f.anchor = Anchor(is_map ? e.data.mapping_start.anchor : e.data.sequence_start.anchor);
+        f.line = line;
+        f.column = column;
+        stack_.push_back(std::move(f));
+        return Count(1, line, column);
       }
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT: {
+        Frame f = std::move(stack_.back());
+        stack_.pop_back();
+        return Put(std::move(f.value), f.nodes, f.anchor, f.line, f.column);
+      }
+      case YAML_ALIAS_EVENT: {
+        const std::string name = Anchor(e.data.alias.anchor);
+        auto it = anchors_.find(name);
+        if (it == anchors_.end()) return Error(line, column, "unknown anchor \"" + name + "\"");
+        if (ExpectingKey()) {
+          if (!it->second.value.is_string())
+            return Error(line, column, "mapping keys must be scalars");
+          stack_.back().key = it->second.value.get<std::string>();
+          stack_.back().has_key = true;
+          return base::OkStatus();
+        }
+        RETURN_IF_ERROR(Count(it->second.nodes, line, column));
+        return Put(json(it->second.value), it->second.nodes, "", line, column);
+      }
+      default:
+        return base::OkStatus();
     }
-    return json(nullptr);
   }
 
  private:
-  base::StatusOr<json> Scalar(const YAML::Node& node) {
-    const std::string& tag = node.Tag();
-    const std::string& s = node.Scalar();
-    if (tag == "?") return ResolvePlainScalar(s);
-    if (tag == "!" || tag == "tag:yaml.org,2002:str") return json(s);
+  struct Frame {
+    json value;
+    std::string key;  // pending key, for mappings
+    bool has_key = false;
+    std::string anchor;
+    size_t nodes = 1;  // nodes in this subtree, for alias budgets
+    int line = 0;
+    int column = 0;
+  };
+  struct Anchored {
+    json value;
+    size_t nodes;
+  };
+
+  static std::string Anchor(const yaml_char_t* a) {
+    return a == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(a));
+  }
+
+  bool ExpectingKey() const {
+    return !stack_.empty() && stack_.back().value.is_object() && !stack_.back().has_key;
+  }
+
+  base::Status Count(size_t n, int line, int column) {
+    nodes_ += n;
+    if (nodes_ > kMaxYamlNodes) {
+      return Error(line, column,
+                   "document expands to more than " + std::to_string(kMaxYamlNodes) +
+                       " nodes (aliases that multiply?)");
+    }
+    return base::OkStatus();
+  }
+
+  base::Status Put(json v, size_t nodes, const std::string& anchor, int line, int column) {
+    if (!anchor.empty()) anchors_[anchor] = {v, nodes};
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      have_root_ = true;
+      return base::OkStatus();
+    }
+    Frame& top = stack_.back();
+    top.nodes += nodes;
+    if (top.value.is_array()) {
+      top.value.push_back(std::move(v));
+      return base::OkStatus();
+    }
+    if (top.value.contains(top.key)) {
+      return Error(line, column, "mapping key \"" + top.key + "\" already defined");
+    }
+    top.value[top.key] = std::move(v);
+    top.has_key = false;
+    return base::OkStatus();
+  }
+
+  base::StatusOr<json> Scalar(const yaml_event_t& e, const std::string& s, int line, int column) {
+    const std::string tag = Anchor(e.data.scalar.tag);
+    if (tag.empty() || tag == "!") {
+      if (e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && tag.empty()) {
+        RETURN_IF_ERROR(Count(1, line, column));
+        return ResolvePlainScalar(s);
+      }
+      return json(s);  // quoted or block scalars are strings
+    }
+    RETURN_IF_ERROR(Count(1, line, column));
+    if (tag == "tag:yaml.org,2002:str") return json(s);
     if (tag == "tag:yaml.org,2002:int") {
       json n;
       if (ParseYamlInt(s, n)) return n;
-      return Error(node, "!!int value \"" + s + "\" is not an integer");
+      return Error(line, column, "!!int value \"" + s + "\" is not an integer");
     }
     if (tag == "tag:yaml.org,2002:float") {
       json n;
       if (ParseYamlInt(s, n) || ParseYamlFloat(s, n)) return n;
-      return Error(node, "!!float value \"" + s + "\" is not a number");
+      return Error(line, column, "!!float value \"" + s + "\" is not a number");
     }
     if (tag == "tag:yaml.org,2002:bool") {
       if (int b = BoolWord(s); b >= 0) return json(b == 1);
-      return Error(node, "!!bool value \"" + s + "\" is not a boolean");
+      return Error(line, column, "!!bool value \"" + s + "\" is not a boolean");
     }
     if (tag == "tag:yaml.org,2002:null") return json(nullptr);
     return json(s);  // other tags (!!timestamp, !!binary, custom): keep the text
   }
 
-  static base::Status Error(const YAML::Node& node, const std::string& msg) {
-    const YAML::Mark m = node.Mark();
-    if (m.is_null()) return base::InvalidArgumentError("YAML: " + msg);
-    return base::InvalidArgumentError("YAML error at line " + std::to_string(m.line + 1) +
-                                      ", column " + std::to_string(m.column + 1) + ": " + msg);
+  base::Status Error(int line, int column, const std::string& msg) const {
+    return base::InvalidArgumentError("document " + std::to_string(index_) +
+                                      ": YAML error at line " + std::to_string(line) + ", column " +
+                                      std::to_string(column) + ": " + msg);
   }
 
+  std::vector<YamlDocument>& out_;
+  std::vector<Frame> stack_;
+  std::map<std::string, Anchored> anchors_;
+  json root_;
+  bool have_root_ = false;
+  int index_ = 0;
+  int doc_line_ = 0;
   size_t nodes_ = 0;
 };
 
@@ -248,30 +347,37 @@ void Emit(YAML::Emitter& e, const json& v) {
 
 base::StatusOr<std::vector<YamlDocument>> ParseYamlDocuments(std::string_view text) {
   std::vector<YamlDocument> out;
-  try {
-    std::string buf(text);
-    std::istringstream in(buf);
-    std::vector<YAML::Node> nodes = YAML::LoadAll(in);
-    int index = 0;
-    for (const YAML::Node& n : nodes) {
-      ++index;
-      if (n.IsNull() || !n.IsDefined()) continue;  // an empty document, as kubectl skips
-      Converter c;
-      auto v = c.Convert(n, 0);
-      if (!v.ok()) {
-        return v.status().WithContext("document " + std::to_string(index));
-      }
-      const YAML::Mark m = n.Mark();
-      out.push_back({index, m.is_null() ? 0 : m.line + 1, std::move(v).value()});
-    }
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp reports positions 0-based in e.mark; its what() repeats them 1-based.
-    return base::InvalidArgumentError("YAML syntax error at line " +
-                                      std::to_string(e.mark.line + 1) + ", column " +
-                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
-  } catch (const std::exception& e) {
-    return base::InvalidArgumentError(std::string("YAML: ") + e.what());
+  // Like go-yaml, refuse bytes that are not UTF-8 rather than carry them into the objects.
+  if (size_t bad = internal::FindInvalidUtf8(text); bad != std::string_view::npos) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n');
+    return base::InvalidArgumentError("YAML: invalid UTF-8 at byte " + std::to_string(bad) +
+                                      " (line " + std::to_string(line) + ")");
   }
+  yaml_parser_t parser;
+  if (yaml_parser_initialize(&parser) == 0) {
+    return base::ResourceExhaustedError("YAML: cannot initialise the parser");
+  }
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  Builder builder(out);
+  base::Status status;
+  for (bool done = false; !done && status.ok();) {
+    yaml_event_t event;
+    if (yaml_parser_parse(&parser, &event) == 0) {
+      std::string msg = "YAML syntax error at line " +
+                        std::to_string(parser.problem_mark.line + 1) + ", column " +
+                        std::to_string(parser.problem_mark.column + 1) + ": " +
+                        (parser.problem != nullptr ? parser.problem : "malformed input");
+      if (parser.context != nullptr) msg += std::string(" ") + parser.context;
+      status = base::InvalidArgumentError(msg);
+      break;
+    }
+    done = event.type == YAML_STREAM_END_EVENT;
+    status = builder.OnEvent(event);
+    yaml_event_delete(&event);
+  }
+  yaml_parser_delete(&parser);
+  if (!status.ok()) return status;
   return out;
 }
 

@@ -28,7 +28,8 @@ struct YamlDocument {
 // A document may not expand (through aliases) to more than this many nodes.
 inline constexpr size_t kMaxYamlNodes = 1'000'000;
 
-// Errors name the line and column: "YAML syntax error at line 4, column 3: ...".
+// Parsed with libyaml (event by event, no recursion). Errors name the line and column:
+// "YAML syntax error at line 4, column 3: ...".
 base::StatusOr<std::vector<YamlDocument>> ParseYamlDocuments(std::string_view text);
 
 // Block-style YAML for one document (no leading ---).

@@ -41,6 +41,9 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// The offset of the first byte that does not start a valid UTF-8 sequence, or npos.
+size_t FindInvalidUtf8(std::string_view s);
+
 // Appends `s` as a quoted, escaped JSON string.
 void AppendJsonString(std::string& out, std::string_view s);
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every benchmark from the release build and prints its figures. bench/results/*.md record
+# them with the date and the machine; re-run this to refresh them.
+#   bench/run.sh            all benchmarks
+#   bench/run.sh codec      only those whose name contains "codec"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build/release
+filter="${1:-}"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+for b in "$build"/bench/api/codec_bench "$build"/bench/store/store_bench; do
+  name=$(basename "$b")
+  [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+  if [ ! -x "$b" ]; then
+    echo "bench: $b is missing; run 'make build' first" >&2
+    exit 1
+  fi
+  echo "== $name"
+  "$b"
+done
