@@ -40,14 +40,19 @@ function(knet_cc_test)
   add_executable(${T_NAME} ${T_SRCS})
   target_compile_options(${T_NAME} PRIVATE ${KNET_WARNINGS})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gmock GTest::gtest_main)
-  # gtest_discover_tests flattens list-valued PROPERTIES; escape the separators so every
-  # label survives (ctest -L etcd, -L root).
+  # Labels: gtest_discover_tests cannot pass a list-valued LABELS through PROPERTIES, so a small
+  # test-include script, run after discovery, labels every test of this binary (ctest -L etcd).
   set(labels unit ${T_LABELS})
-  string(REPLACE ";" "\\;" labels "${labels}")
   gtest_discover_tests(${T_NAME}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${labels}"
+    TEST_LIST ${T_NAME}_TESTS
     DISCOVERY_TIMEOUT 60)
+  set(label_script ${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_labels.cmake)
+  file(WRITE ${label_script}
+    "foreach(t IN LISTS ${T_NAME}_TESTS)\n"
+    "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels}\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_script})
 endfunction()
 
 function(knet_cc_binary)

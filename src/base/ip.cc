@@ -153,7 +153,7 @@ std::string ParseAddress(std::string_view s, IPAddress* out) {
   if (s.empty()) return "empty string";
   if (s.find('%') != std::string_view::npos) return "zone suffix ('%...') not allowed";
   if (s.find(':') != std::string_view::npos) {
-    std::array<uint8_t, IPAddress::kV6Bytes> b;
+    std::array<uint8_t, IPAddress::kV6Bytes> b{};
     std::string reason = ParseV6(s, &b);
     if (reason.empty()) *out = IPAddress::FromV6(b);
     return reason;
@@ -277,7 +277,7 @@ IPAddress IPAddress::FromInAddr(const in_addr& addr) {
 }
 
 IPAddress IPAddress::FromIn6Addr(const in6_addr& addr) {
-  std::array<uint8_t, kV6Bytes> b;
+  std::array<uint8_t, kV6Bytes> b{};
   std::memcpy(b.data(), addr.s6_addr, kV6Bytes);
   return FromV6(b);
 }
