@@ -3,7 +3,6 @@
 #include "api/codec.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "api/internal/codec_impl.h"
 #include "api/object.h"

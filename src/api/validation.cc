@@ -464,25 +464,6 @@ bool SelectorEmpty(const LabelSelector& s) {
   return s.match_labels.empty() && s.match_expressions.empty();
 }
 
-// labels.Selector.Matches for a metav1.LabelSelector: every matchLabels pair and every
-// requirement must hold.
-bool SelectorMatches(const LabelSelector& s, const std::map<std::string, std::string>& labels) {
-  for (const auto& [k, v] : s.match_labels) {
-    auto it = labels.find(k);
-    if (it == labels.end() || it->second != v) return false;
-  }
-  for (const auto& r : s.match_expressions) {
-    auto it = labels.find(r.key);
-    bool has = it != labels.end();
-    bool in = has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end();
-    if (r.operator_ == "In" && !in) return false;
-    if (r.operator_ == "NotIn" && in) return false;
-    if (r.operator_ == "Exists" && !has) return false;
-    if (r.operator_ == "DoesNotExist" && has) return false;
-  }
-  return true;
-}
-
 void ValidateLabelSelector(Errs& e, const LabelSelector& s, const std::string& path) {
   ValidateLabels(e, s.match_labels, Child(path, "matchLabels"));
   for (size_t i = 0; i < s.match_expressions.size(); ++i) {
@@ -506,12 +487,6 @@ void ValidateLabelSelector(Errs& e, const LabelSelector& s, const std::string& p
   }
 }
 
-bool SelectorValid(const LabelSelector& s) {
-  Errs e;
-  ValidateLabelSelector(e, s, "");
-  return e.empty();
-}
-
 // ValidatePodTemplateSpecForReplicaSet + the selector checks of Deployment/ReplicaSet specs.
 void ValidateReplicatedSpec(Errs& e, const std::optional<LabelSelector>& selector,
                             const PodTemplateSpec& t, std::optional<int32_t> replicas,
@@ -527,10 +502,13 @@ void ValidateReplicatedSpec(Errs& e, const std::optional<LabelSelector>& selecto
               "empty selector is invalid for deployment");
     }
   }
-  if (selector && SelectorValid(*selector) && !SelectorEmpty(*selector) &&
-      !SelectorMatches(*selector, t.metadata.labels)) {
-    Invalid(e, "spec.template.metadata.labels", Json(t.metadata.labels),
-            "`selector` does not match template `labels`");
+  if (selector && !SelectorEmpty(*selector)) {
+    // An invalid selector was reported above; only a valid one is matched against the labels.
+    auto parsed = Selector::FromLabelSelector(*selector);
+    if (parsed.ok() && !parsed->Matches(t.metadata.labels)) {
+      Invalid(e, "spec.template.metadata.labels", Json(t.metadata.labels),
+              "`selector` does not match template `labels`");
+    }
   }
   ValidateLabels(e, t.metadata.labels, "spec.template.metadata.labels");
   ValidateAnnotations(e, t.metadata.annotations, "spec.template.metadata.annotations");

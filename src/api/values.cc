@@ -131,7 +131,6 @@ StatusOr<Quantity> Quantity::Parse(std::string_view s) {
   };
   size_t pos = 0;
   if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) ++pos;
-  const size_t num_start = pos;
   size_t int_digits = 0, frac_digits = 0;
   while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos, ++int_digits;
   if (pos < s.size() && s[pos] == '.') {
@@ -140,7 +139,6 @@ StatusOr<Quantity> Quantity::Parse(std::string_view s) {
   }
   if (int_digits + frac_digits == 0) return bad("no number");
   const std::string number(s.substr(0, pos));
-  (void)num_start;
   const std::string_view suffix = s.substr(pos);
   long double mult = 1;
   if (suffix.empty()) {

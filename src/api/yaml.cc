@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "api/internal/json_writer.h"
 #include "api/json.h"
