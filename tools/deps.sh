@@ -8,11 +8,11 @@ packages=(
   build-essential g++ cmake ninja-build ccache clang libclang-rt-14-dev clang-format clang-tidy
   git make pkg-config python3
   # libraries
-  nlohmann-json3-dev libyaml-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev
+  nlohmann-json3-dev libyaml-dev libboost-dev libboost-system-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libsqlite3-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  etcd-server iproute2
+  etcd-server iproute2 python3-kubernetes
 )
 
 missing=()
