@@ -1,7 +1,5 @@
 #include "apiserver/patch/patch_meta.h"
 
-#include <array>
-
 namespace knet::apiserver::patch {
 namespace {
 
