@@ -10,8 +10,8 @@
 //                            .now = std::chrono::system_clock::now()};
 //   std::string body = table::EncodeTable("Pod", pods, list.metadata, opts);
 //
-// Everything here is a pure function of its arguments (thread-safe, no shared state) and never
-// throws.
+// Everything here is thread-safe (no shared state) and does not throw; only EncodeTable with a
+// default `now` reads the clock.
 #pragma once
 
 #include <chrono>
@@ -40,7 +40,8 @@ struct TableOptions {
 
 // A Table (apiVersion meta.k8s.io/v1, kind Table) of `objects`, which are all of kind `kind`
 // ("Pod", "Service", ...; kinds without a printer get the generic NAME, AGE columns), with the
-// list metadata (resourceVersion, continue, remainingItemCount) copied from `list_meta`. Each
+// list metadata (resourceVersion, continue, remainingItemCount) copied from `list_meta` (for a
+// GET of one object, upstream puts that object's resourceVersion there). Each
 // row's object is a PartialObjectMetadata (kMetadata), the whole object (kObject), or absent
 // (kNone). Pods that Succeeded or Failed carry upstream's row condition Completed=True.
 std::string EncodeTable(std::string_view kind, std::span<const api::Object> objects,

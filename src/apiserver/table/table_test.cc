@@ -629,5 +629,16 @@ TEST(EncodeTableTest, DefaultNowIsTheCurrentTime) {
   EXPECT_TRUE(age == "0s" || age == "1s" || age == "2s") << age;
 }
 
+TEST(EncodeTableTest, InvalidUtf8InACellIsReplacedNotThrown) {
+  api::Event e;
+  e.metadata = Meta("bad");
+  e.message = "bad \xff byte";
+  std::string body;
+  ASSERT_NO_THROW(body = EncodeTable("Event", std::vector<api::Object>{e}, {},
+                                     {.include_object = IncludeObject::kNone, .now = kNow}));
+  const Json t = Json::parse(body);
+  EXPECT_EQ(t["rows"][0]["cells"][6], "bad \xEF\xBF\xBD byte");
+}
+
 }  // namespace
 }  // namespace knet::apiserver::table
