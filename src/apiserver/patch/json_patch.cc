@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "apiserver/patch/internal/depth.h"
+#include "apiserver/patch/internal/limits.h"
 #include "apiserver/patch/patch.h"
 
 namespace knet::apiserver::patch {
@@ -164,7 +164,19 @@ base::StatusOr<json> MemberValue(const json& op) {
   return *it;
 }
 
-base::Status ApplyOperation(json& doc, const json& op) {
+// Upstream (evanphx/json-patch AccumulatedCopySizeLimit) bounds copies the same way: without a
+// budget, n copies of the root make a document 2^n times larger.
+constexpr size_t kMaxCopiedBytes = size_t{16} << 20;
+
+// The value's JSON text, cut to a length fit for an error message.
+std::string Brief(const json& v) {
+  std::string text = v.dump();
+  if (text.size() > 120) text = text.substr(0, 117) + "...";
+  return text;
+}
+
+// `copied` is the budget used so far by copy operations of this patch.
+base::Status ApplyOperation(json& doc, const json& op, size_t& copied) {
   if (!op.is_object()) return Invalid("operation must be a JSON object");
   auto op_it = op.find("op");
   if (op_it == op.end() || !op_it->is_string()) return Invalid("missing string member \"op\"");
@@ -186,7 +198,7 @@ base::Status ApplyOperation(json& doc, const json& op) {
     ASSIGN_OR_RETURN(json value, MemberValue(op));
     ASSIGN_OR_RETURN(json * target, Resolve(doc, path, path.size()));
     if (*target != value) {
-      return Invalid("test failed: value is " + target->dump() + ", test expects " + value.dump());
+      return Invalid("test failed: value is " + Brief(*target) + ", test expects " + Brief(value));
     }
     return base::OkStatus();
   }
@@ -201,6 +213,11 @@ base::Status ApplyOperation(json& doc, const json& op) {
       return Add(doc, path, std::move(value));
     }
     ASSIGN_OR_RETURN(json * source, Resolve(doc, from, from.size()));
+    copied += patch_internal::ApproxSize(*source, kMaxCopiedBytes);
+    if (copied > kMaxCopiedBytes) {
+      return Invalid("copy operations of this patch exceed " +
+                     std::to_string(kMaxCopiedBytes >> 20) + " MiB in total");
+    }
     json value = *source;
     return Add(doc, path, std::move(value));
   }
@@ -233,8 +250,9 @@ base::StatusOr<json> ApplyJsonPatch(const json& doc, const json& patch) {
   RETURN_IF_ERROR(patch_internal::CheckDepth(patch, kMaxPatchDepth, "JSON patch"));
   try {
     json result = doc;
+    size_t copied = 0;
     for (size_t i = 0; i < patch.size(); ++i) {
-      base::Status s = ApplyOperation(result, patch[i]);
+      base::Status s = ApplyOperation(result, patch[i], copied);
       if (!s.ok()) return Invalid(Describe(i, patch[i]) + ": " + s.message());
     }
     return result;

@@ -216,5 +216,26 @@ TEST(JsonPatch, CapsNestingDepth) {
   EXPECT_TRUE(ApplyJsonPatch(doc, copy).ok());
 }
 
+TEST(JsonPatch, CapsTotalSizeOfCopies) {
+  json doc = {{"a", std::string((1 << 20) - 100, 'x')}};
+  json patch = json::array();
+  for (int i = 0; i < 20; ++i) {
+    patch.push_back({{"op", "copy"}, {"from", "/a"}, {"path", "/b" + std::to_string(i)}});
+  }
+  EXPECT_THAT(Fail(doc, patch), HasSubstr("operation 16 (copy /b16): copy operations of this "
+                                          "patch exceed 16 MiB in total"));
+  patch.erase(patch.begin() + 16, patch.end());
+  base::StatusOr<json> out = ApplyJsonPatch(doc, patch);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)["b15"], doc["a"]);
+}
+
+TEST(JsonPatch, TestFailureMessageIsShortened) {
+  json doc = {{"a", std::string(1000, 'x')}};
+  std::string message = Fail(doc, J(R"([{"op":"test","path":"/a","value":"y"}])"));
+  EXPECT_LT(message.size(), 300u);
+  EXPECT_THAT(message, HasSubstr("..., test expects \"y\""));
+}
+
 }  // namespace
 }  // namespace knet::apiserver::patch

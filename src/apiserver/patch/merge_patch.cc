@@ -2,7 +2,7 @@
 #include <string>
 #include <utility>
 
-#include "apiserver/patch/internal/depth.h"
+#include "apiserver/patch/internal/limits.h"
 #include "apiserver/patch/patch.h"
 
 namespace knet::apiserver::patch {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "apiserver/patch/internal/depth.h"
+#include "apiserver/patch/internal/limits.h"
 #include "apiserver/patch/internal/list_order.h"
 #include "apiserver/patch/patch.h"
 #include "apiserver/patch/patch_meta.h"

@@ -1,4 +1,4 @@
-#include "apiserver/patch/internal/depth.h"
+#include "apiserver/patch/internal/limits.h"
 
 #include <string>
 #include <utility>
@@ -33,6 +33,27 @@ base::Status CheckDepth(const nlohmann::json& v, int limit, std::string_view wha
                                       std::to_string(limit) + " levels");
   }
   return base::OkStatus();
+}
+
+size_t ApproxSize(const nlohmann::json& v, size_t limit) {
+  size_t total = 0;
+  std::vector<const nlohmann::json*> stack = {&v};
+  while (!stack.empty() && total <= limit) {
+    const nlohmann::json* node = stack.back();
+    stack.pop_back();
+    total += 16;
+    if (node->is_string()) {
+      total += node->get_ref<const std::string&>().size();
+    } else if (node->is_object()) {
+      for (const auto& [key, child] : node->items()) {
+        total += key.size();
+        stack.push_back(&child);
+      }
+    } else if (node->is_array()) {
+      for (const nlohmann::json& child : *node) stack.push_back(&child);
+    }
+  }
+  return total;
 }
 
 }  // namespace knet::apiserver::patch::patch_internal
