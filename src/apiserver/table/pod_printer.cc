@@ -115,7 +115,9 @@ nlohmann::json PodCells(const api::Pod& pod, int64_t now_ns) {
     restarts_cell += " (" + Since(last_restart, now_ns) + " ago)";
   }
 
-  std::string pod_ip = status.pod_ips.empty() ? "" : status.pod_ips.front().ip;
+  // Upstream reads podIPs[0]; its v1 conversion guarantees podIPs[0] == podIP, which knet's
+  // clients may not have filled in yet.
+  std::string pod_ip = status.pod_ips.empty() ? status.pod_ip : status.pod_ips.front().ip;
   if (pod_ip.empty()) pod_ip = "<none>";
   const std::string& node = pod.spec.node_name;
   const std::string& nominated = status.nominated_node_name;
