@@ -246,6 +246,11 @@ base::StatusOr<json> ApplyJsonPatch(const json& doc, const json& patch) {
     return Invalid(std::string("JSON patch must be an array of operations, got ") +
                    patch.type_name());
   }
+  if (patch.size() > kMaxJsonPatchOperations) {
+    return base::ResourceExhaustedError("the allowed maximum operations in a JSON patch is " +
+                                        std::to_string(kMaxJsonPatchOperations) + ", got " +
+                                        std::to_string(patch.size()));
+  }
   RETURN_IF_ERROR(patch_internal::CheckDepth(doc, kMaxPatchDepth, "document"));
   RETURN_IF_ERROR(patch_internal::CheckDepth(patch, kMaxPatchDepth, "JSON patch"));
   try {

@@ -230,6 +230,20 @@ TEST(JsonPatch, CapsTotalSizeOfCopies) {
   EXPECT_EQ((*out)["b15"], doc["a"]);
 }
 
+TEST(JsonPatch, CapsOperationCount) {
+  json patch = json::array();
+  for (size_t i = 0; i <= kMaxJsonPatchOperations; ++i) {
+    patch.push_back({{"op", "test"}, {"path", "/a"}, {"value", 1}});
+  }
+  base::StatusOr<json> out = ApplyJsonPatch(J(R"({"a":1})"), patch);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), base::StatusCode::kResourceExhausted);
+  EXPECT_EQ(out.status().message(),
+            "the allowed maximum operations in a JSON patch is 10000, got 10001");
+  patch.erase(patch.begin());
+  EXPECT_TRUE(ApplyJsonPatch(J(R"({"a":1})"), patch).ok());
+}
+
 TEST(JsonPatch, TestFailureMessageIsShortened) {
   json doc = {{"a", std::string(1000, 'x')}};
   std::string message = Fail(doc, J(R"([{"op":"test","path":"/a","value":"y"}])"));

@@ -15,6 +15,7 @@
 // field path at fault. Documents and patches nested deeper than kMaxPatchDepth are rejected.
 #pragma once
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -25,11 +26,16 @@ namespace knet::apiserver::patch {
 // Nesting limit for documents and patches (objects and arrays both count one level).
 inline constexpr int kMaxPatchDepth = 100;
 
+// Most operations one JSON patch may hold (upstream's maxJSONPatchOperations).
+inline constexpr size_t kMaxJsonPatchOperations = 10000;
+
 // RFC 6902 JSON Patch: `patch` is an array of operations (add, remove, replace, move, copy, test),
 // applied in order; paths are JSON Pointers (RFC 6901: ~0 and ~1 escapes, "-" appends to an array
 // in add/move/copy targets). Errors name the 0-based operation index, the op and its path:
 //   "operation 2 (replace /spec/replicas): path not found"
-// A failed test is an error: "operation 0 (test /a): value is 1, test expects 2".
+// A failed test is an error: "operation 0 (test /a): test failed: value is 1, test expects 2".
+// More than kMaxJsonPatchOperations operations is ResourceExhausted (upstream answers 413).
+// Copy operations may copy at most 16 MiB (estimated) in total per patch.
 base::StatusOr<nlohmann::json> ApplyJsonPatch(const nlohmann::json& doc,
                                               const nlohmann::json& patch);
 

@@ -156,6 +156,27 @@ TEST(StrategicMergePatch, SetElementOrderReordersAsKubectlApplySends) {
   EXPECT_EQ(out["metadata"]["finalizers"], J(R"(["b","a"])"));
 }
 
+TEST(StrategicMergePatch, ThreeWayPatchAsKubectlApplyBuildsIt) {
+  // The manifest dropped the "log" container and env var B and switched to Recreate; kubectl apply
+  // (CreateThreeWayMergePatch) sends deletions, order directives and retainKeys together.
+  json doc = DeploymentDoc();
+  doc["spec"]["template"]["spec"]["containers"][0]["env"] =
+      J(R"([{"name":"A","value":"1"},{"name":"B","value":"2"}])");
+  json out = Apply(doc, R"({
+      "metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}"}},
+      "spec":{"strategy":{"$retainKeys":["type"],"rollingUpdate":null,"type":"Recreate"},
+        "template":{"spec":{
+          "$setElementOrder/containers":[{"name":"app"}],
+          "containers":[
+            {"$setElementOrder/env":[{"name":"A"}],"env":[{"$patch":"delete","name":"B"}],
+             "name":"app"},
+            {"$patch":"delete","name":"log"}]}}}})",
+                   "Deployment");
+  EXPECT_EQ(out["spec"]["strategy"], J(R"({"type":"Recreate"})"));
+  EXPECT_EQ(out["spec"]["template"]["spec"]["containers"],
+            J(R"([{"name":"app","image":"nginx:1.25","env":[{"name":"A","value":"1"}]}])"));
+}
+
 TEST(StrategicMergePatch, RetainKeysOnDeploymentStrategy) {
   json out =
       Apply(DeploymentDoc(), R"({"spec":{"strategy":{"$retainKeys":["type"],"type":"Recreate"}}})",
