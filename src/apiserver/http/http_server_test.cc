@@ -319,6 +319,18 @@ TEST_P(HttpServerTest, BodyTooLargeGets413WithoutReadingIt) {
   EXPECT_EQ(c2->Read().result_int(), 200u);
 }
 
+TEST_P(HttpServerTest, ExpectContinueGets100BeforeTheBody) {
+  StartServer(Echo);
+  auto c = Connect();
+  c->Send("PUT /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  Res interim = c->ReadHeader();
+  EXPECT_EQ(interim.result_int(), 100u);
+  c->Send("body");
+  Res r = c->Read();
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(nlohmann::json::parse(r.body())["body"], "body");
+}
+
 TEST_P(HttpServerTest, ChunkedRequestBodyOverLimitGets413) {
   ServerOptions opts;
   opts.max_body_bytes = 16;

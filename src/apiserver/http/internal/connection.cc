@@ -368,6 +368,12 @@ void Connection::Pump() {
     RequestReader::State st = reader_.Feed(in_, &consumed);
     in_.erase(0, consumed);
     if (st == RequestReader::State::kNeedMore) {
+      if (reader_.TakeExpectContinue()) {
+        static const auto kContinue =
+            std::make_shared<const std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+        out_.push_back({kContinue, false});
+        WriteNext();
+      }
       if (consumed == 0) break;
       continue;
     }

@@ -1,6 +1,6 @@
 #include "apiserver/http/internal/request_reader.h"
 
-#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -32,6 +32,7 @@ void RequestReader::Reset() {
   parser_->p.eager(true);
   started_ = false;
   keep_alive_ = false;
+  continue_sent_ = false;
   error_status_ = 0;
   error_message_.clear();
 }
@@ -69,6 +70,16 @@ RequestReader::State RequestReader::Feed(std::string_view data, size_t* consumed
     return State::kError;
   }
   return parser_->p.is_done() ? State::kDone : State::kNeedMore;
+}
+
+bool RequestReader::TakeExpectContinue() {
+  if (continue_sent_ || !parser_->p.is_header_done() || parser_->p.is_done()) return false;
+  const auto& msg = parser_->p.get();
+  if (msg.version() < 11 || !boost::beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+    return false;
+  }
+  continue_sent_ = true;
+  return true;
 }
 
 Request RequestReader::TakeRequest() {

@@ -27,6 +27,10 @@ class RequestReader {
   // unconsumed bytes plus more. kDone: TakeRequest. kError: error_status() / error_message().
   State Feed(std::string_view data, size_t* consumed);
 
+  // True once per request, when its head is complete, it carries "Expect: 100-continue" and its
+  // body has not been read: the caller should send "HTTP/1.1 100 Continue" (RFC 9110 10.1.1).
+  bool TakeExpectContinue();
+
   // True if nothing of a request has been consumed since the last Reset.
   bool AtRequestStart() const { return !started_; }
 
@@ -48,6 +52,7 @@ class RequestReader {
   std::unique_ptr<Parser> parser_;
   bool started_ = false;
   bool keep_alive_ = false;
+  bool continue_sent_ = false;
   int error_status_ = 0;
   std::string error_message_;
 };
