@@ -123,7 +123,8 @@ std::string BuildDocument(const GroupVersion& gv) {
 std::string ContentHash(std::string_view data) {
   uint64_t a = 0xcbf29ce484222325ULL;
   uint64_t b = 0x84222325cbf29ce4ULL;
-  for (unsigned char c : data) {
+  for (char ch : data) {
+    auto c = static_cast<unsigned char>(ch);
     a = (a ^ c) * 0x100000001b3ULL;
     b = (b ^ static_cast<unsigned char>(c + 0x5bu)) * 0x100000001b3ULL;
   }
