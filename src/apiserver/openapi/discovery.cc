@@ -15,6 +15,12 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+#if defined(__aarch64__)
+constexpr const char* kPlatform = "linux/arm64";
+#else
+constexpr const char* kPlatform = "linux/amd64";
+#endif
+
 constexpr std::string_view kAggregatedV2Type =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 constexpr std::string_view kAggregatedV2Beta1Type =
@@ -194,10 +200,7 @@ std::string VersionJson(std::string_view knet_version) {
   j["buildDate"] = "1970-01-01T00:00:00Z";
   j["goVersion"] = "go1.23.0";
   j["compiler"] = "gc";
-  j["platform"] = "linux/amd64";
-#if defined(__aarch64__)
-  j["platform"] = "linux/arm64";
-#endif
+  j["platform"] = kPlatform;
   return j.dump();
 }
 

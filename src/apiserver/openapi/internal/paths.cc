@@ -270,15 +270,6 @@ Json ItemPath(const Ctx& c, const SubresourceInfo* sub) {
 
 }  // namespace
 
-Json GroupVersionKind(std::string_view api_version, std::string_view kind) {
-  size_t slash = api_version.find('/');
-  std::string group =
-      slash == std::string_view::npos ? "" : std::string(api_version.substr(0, slash));
-  std::string version(slash == std::string_view::npos ? api_version
-                                                      : api_version.substr(slash + 1));
-  return Json{{"group", group}, {"kind", std::string(kind)}, {"version", version}};
-}
-
 Json PathsFor(std::string_view group, std::string_view version, const SchemaNameFn& schema_name) {
   Json paths = Json::object();
   for (const ResourceInfo& r : Resources()) {

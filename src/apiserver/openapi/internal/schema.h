@@ -73,7 +73,13 @@ inline Json RefTo(std::string_view name) {
 }
 
 // {"group": "apps", "kind": "Deployment", "version": "v1"} from "apps/v1" and "Deployment".
-Json GroupVersionKind(std::string_view api_version, std::string_view kind);
+inline Json GroupVersionKind(std::string_view api_version, std::string_view kind) {
+  size_t slash = api_version.find('/');
+  bool core = slash == std::string_view::npos;
+  return Json{{"group", core ? std::string() : std::string(api_version.substr(0, slash))},
+              {"kind", std::string(kind)},
+              {"version", std::string(core ? api_version : api_version.substr(slash + 1))}};
+}
 
 class SchemaBuilder {
  public:
@@ -128,7 +134,6 @@ class SchemaBuilder {
   }
 
  private:
-  template <class T>
   struct Visitor {
     SchemaBuilder& b;
     std::string_view kind;
@@ -186,7 +191,7 @@ class SchemaBuilder {
     Json& schema = schemas_[name];
     Json required = schema.value("required", Json::array());
     T instance{};
-    Visitor<T> v{*this, kind, path, first, schema["properties"], required};
+    Visitor v{*this, kind, path, first, schema["properties"], required};
     T::Fields(instance, v);
     if (first) {
       if (!required.empty()) schema["required"] = std::move(required);
