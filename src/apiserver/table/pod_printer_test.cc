@@ -18,7 +18,7 @@ using Json = nlohmann::json;
 
 // 2024-05-01T10:00:00Z.
 constexpr int64_t kNowUnix = 1714557600;
-const std::chrono::system_clock::time_point kNow{seconds(kNowUnix)};
+constexpr std::chrono::system_clock::time_point kNow{seconds(kNowUnix)};
 
 api::Time Ago(seconds d) { return api::Time::FromUnixSeconds(kNowUnix - d.count()); }
 

@@ -43,7 +43,7 @@ std::string FormatLabels(const std::map<std::string, std::string>& labels) {
   std::string out;
   for (const auto& [k, v] : labels) {
     if (!out.empty()) out += ",";
-    out += k + "=" + v;
+    out.append(k).append("=").append(v);
   }
   return out.empty() ? "<none>" : out;
 }

@@ -78,36 +78,43 @@ std::string Since(const api::Time& t, int64_t now_ns) {
 }  // namespace table_internal
 
 std::string HumanDuration(std::chrono::seconds d) {
+  // Thresholds, in the unit of the variable they are compared with.
+  constexpr int64_t kTwoMinutes = 120;  // seconds
+  constexpr int64_t kThreeHours = 180;  // minutes
+  constexpr int64_t kTwoDays = 48;      // hours
+  constexpr int64_t kEightDays = int64_t{24} * 8;
+  constexpr int64_t kTwoYears = int64_t{24} * 730;
+  constexpr int64_t kEightYears = int64_t{24} * 365 * 8;
+  auto str = [](int64_t v, const char* unit) { return std::to_string(v) + unit; };
+
   const int64_t seconds = d.count();
   if (seconds < -1) return "<invalid>";
   if (seconds < 0) return "0s";
-  if (seconds < 60 * 2) return std::to_string(seconds) + "s";
+  if (seconds < kTwoMinutes) return str(seconds, "s");
   const int64_t minutes = seconds / 60;
   if (minutes < 10) {
     const int64_t s = seconds % 60;
-    if (s == 0) return std::to_string(minutes) + "m";
-    return std::to_string(minutes) + "m" + std::to_string(s) + "s";
+    return s == 0 ? str(minutes, "m") : str(minutes, "m") + str(s, "s");
   }
-  if (minutes < 60 * 3) return std::to_string(minutes) + "m";
-  const int64_t hours = seconds / 3600;
+  if (minutes < kThreeHours) return str(minutes, "m");
+  const int64_t hours = minutes / 60;
   if (hours < 8) {
     const int64_t m = minutes % 60;
-    if (m == 0) return std::to_string(hours) + "h";
-    return std::to_string(hours) + "h" + std::to_string(m) + "m";
+    return m == 0 ? str(hours, "h") : str(hours, "h") + str(m, "m");
   }
-  if (hours < 48) return std::to_string(hours) + "h";
-  if (hours < 24 * 8) {
+  if (hours < kTwoDays) return str(hours, "h");
+  const int64_t days = hours / 24;
+  if (hours < kEightDays) {
     const int64_t h = hours % 24;
-    if (h == 0) return std::to_string(hours / 24) + "d";
-    return std::to_string(hours / 24) + "d" + std::to_string(h) + "h";
+    return h == 0 ? str(days, "d") : str(days, "d") + str(h, "h");
   }
-  if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
-  if (hours < 24 * 365 * 8) {
-    const int64_t dy = (hours / 24) % 365;
-    if (dy == 0) return std::to_string(hours / 24 / 365) + "y";
-    return std::to_string(hours / 24 / 365) + "y" + std::to_string(dy) + "d";
+  if (hours < kTwoYears) return str(days, "d");
+  const int64_t years = days / 365;
+  if (hours < kEightYears) {
+    const int64_t dy = days % 365;
+    return dy == 0 ? str(years, "y") : str(years, "y") + str(dy, "d");
   }
-  return std::to_string(hours / 24 / 365) + "y";
+  return str(years, "y");
 }
 
 nlohmann::json ColumnDefinitions(std::string_view kind) {

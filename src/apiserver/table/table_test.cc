@@ -17,7 +17,7 @@ using Json = nlohmann::json;
 
 // 2024-05-01T10:00:00Z.
 constexpr int64_t kNowUnix = 1714557600;
-const std::chrono::system_clock::time_point kNow{seconds(kNowUnix)};
+constexpr std::chrono::system_clock::time_point kNow{seconds(kNowUnix)};
 
 api::Time Ago(seconds d) { return api::Time::FromUnixSeconds(kNowUnix - d.count()); }
 
@@ -196,7 +196,7 @@ TEST(ServiceRowTest, ExternalNameHeadlessAndNoPorts) {
 
 // ---- Endpoints and EndpointSlice ----
 
-api::EndpointSubset Subset(std::vector<std::string> ips, std::vector<int32_t> ports) {
+api::EndpointSubset Subset(std::vector<std::string> ips, const std::vector<int32_t>& ports) {
   api::EndpointSubset ss;
   for (std::string& ip : ips) ss.addresses.push_back({.ip = std::move(ip)});
   for (int32_t p : ports) ss.ports.push_back({.port = p, .protocol = "TCP"});
