@@ -115,6 +115,23 @@ TEST(RequestReaderTest, Limits) {
   }
 }
 
+// Found by http_request_fuzzer: Boost 1.74 asserted when the last chunk arrived a byte at a time.
+TEST(RequestReaderTest, ChunkedBodyByteByByte) {
+  internal::RequestReader reader(8192, 1024);
+  std::string in = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  std::string pending;
+  internal::RequestReader::State st = internal::RequestReader::State::kNeedMore;
+  for (char c : in) {
+    ASSERT_EQ(st, internal::RequestReader::State::kNeedMore);
+    pending += c;
+    size_t used = 0;
+    st = reader.Feed(pending, &used);
+    pending.erase(0, used);
+  }
+  ASSERT_EQ(st, internal::RequestReader::State::kDone);
+  EXPECT_EQ(reader.TakeRequest().body, "hello");
+}
+
 TEST(RequestReaderTest, ExpectContinueOnce) {
   internal::RequestReader reader(8192, 1024);
   size_t used = 0;

@@ -374,8 +374,7 @@ void Connection::Pump() {
         out_.push_back({kContinue, false});
         WriteNext();
       }
-      if (consumed == 0) break;
-      continue;
+      break;  // wait for more bytes
     }
     if (st == RequestReader::State::kError) {
       SendError(reader_.error_status(), reader_.error_message());

@@ -41,6 +41,13 @@ RequestReader::State RequestReader::Feed(std::string_view data, size_t* consumed
   *consumed = 0;
   if (data.empty()) return State::kNeedMore;
   started_ = true;
+  // Boost 1.74's parser asserts (debug builds) that a re-entry after the final "0\r\n" chunk
+  // line sees at least 5 bytes, though 3 or 4 are legal (boostorg/beast PR #2861). A chunked
+  // body is never complete with fewer than 5 bytes left, so wait for more rather than feed them.
+  if (data.size() < 5 && parser_->p.is_header_done() && parser_->p.chunked() &&
+      !parser_->p.is_done()) {
+    return State::kNeedMore;
+  }
   boost::beast::error_code ec;
   size_t n = 0;
   try {

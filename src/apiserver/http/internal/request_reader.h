@@ -24,7 +24,8 @@ class RequestReader {
   RequestReader& operator=(const RequestReader&) = delete;
 
   // Parses a prefix of `data` and sets `*consumed` to its length. kNeedMore: call again with the
-  // unconsumed bytes plus more. kDone: TakeRequest. kError: error_status() / error_message().
+  // unconsumed bytes plus more (not without more: the parser needs new input to progress). kDone:
+  // TakeRequest. kError: error_status() / error_message().
   State Feed(std::string_view data, size_t* consumed);
 
   // True once per request, when its head is complete, it carries "Expect: 100-continue" and its
