@@ -308,16 +308,27 @@ std::string_view DiscoveryContentType(DiscoveryForm form) {
   return "application/json";
 }
 
-std::string AggregatedDiscoveryJson(bool legacy_core, DiscoveryForm form) {
+namespace {
+
+std::string BuildAggregated(bool legacy_core, bool v2beta1) {
   Json items = Json::array();
   for (const GroupEntry& g : Groups(legacy_core)) items.push_back(GroupDiscovery(g));
   Json j;
   j["kind"] = "APIGroupDiscoveryList";
-  j["apiVersion"] = form == DiscoveryForm::kAggregatedV2Beta1 ? "apidiscovery.k8s.io/v2beta1"
-                                                              : "apidiscovery.k8s.io/v2";
+  j["apiVersion"] = v2beta1 ? "apidiscovery.k8s.io/v2beta1" : "apidiscovery.k8s.io/v2";
   j["metadata"] = Json::object();
   j["items"] = std::move(items);
   return j.dump();
+}
+
+}  // namespace
+
+std::string AggregatedDiscoveryJson(bool legacy_core, DiscoveryForm form) {
+  // Every kubectl command asks for these; the table is fixed, so build each variant once.
+  static const std::string docs[2][2] = {
+      {BuildAggregated(false, false), BuildAggregated(false, true)},
+      {BuildAggregated(true, false), BuildAggregated(true, true)}};
+  return docs[legacy_core ? 1 : 0][form == DiscoveryForm::kAggregatedV2Beta1 ? 1 : 0];
 }
 
 }  // namespace knet::apiserver::openapi

@@ -70,6 +70,30 @@ const KindEntry* FindKind(std::string_view api_version, std::string_view kind) {
   return nullptr;
 }
 
+// What `kubectl explain <kind>` prints above the fields (paraphrasing upstream's type comments).
+std::string_view KindDescription(std::string_view kind) {
+  static const std::map<std::string_view, std::string_view> kText = {
+      {"Namespace", "Namespace provides a scope for names. Deleting it deletes what it holds."},
+      {"Node", "Node is a worker machine, or in knet a network namespace, that runs pods."},
+      {"Pod", "Pod is a collection of containers that share a network namespace and IP."},
+      {"Service",
+       "Service is a named abstraction of software service: a virtual IP and ports that "
+       "load-balance to the ready pods its selector matches."},
+      {"Endpoints", "Endpoints is the legacy list of the addresses that implement a Service."},
+      {"Event", "Event is a report of an event somewhere in the cluster."},
+      {"Binding", "Binding ties one object to another; for example, a pod is bound to a node."},
+      {"Deployment", "Deployment enables declarative updates for Pods and ReplicaSets."},
+      {"ReplicaSet", "ReplicaSet ensures that a specified number of pod replicas are running."},
+      {"Scale", "Scale represents a scaling request for a resource."},
+      {"Lease", "Lease defines a lease concept: leader election and node heartbeats."},
+      {"EndpointSlice",
+       "EndpointSlice represents a subset of the endpoints that implement a Service."},
+      {"NetworkPolicy", "NetworkPolicy describes what network traffic is allowed for pods."},
+  };
+  auto it = kText.find(kind);
+  return it == kText.end() ? std::string_view() : it->second;
+}
+
 std::string ApiVersionOf(const std::string& group, const std::string& version) {
   return group.empty() ? version : group + "/" + version;
 }
@@ -81,7 +105,15 @@ std::string BuildDocument(const GroupVersion& gv) {
   auto add = [&](const std::string& api_version, const std::string& kind) {
     std::string key = api_version + "|" + kind;
     if (names.count(key)) return;
-    if (const KindEntry* e = FindKind(api_version, kind)) names[key] = e->add(b);
+    const KindEntry* e = FindKind(api_version, kind);
+    if (e == nullptr) return;
+    names[key] = e->add(b);
+    Json& schema = schemas[names[key]];
+    if (std::string_view d = KindDescription(kind); !d.empty()) {
+      schema["description"] = std::string(d);
+    } else if (kind.size() > 4 && kind.ends_with("List")) {
+      schema["description"] = kind + " is a list of " + kind.substr(0, kind.size() - 4) + ".";
+    }
   };
   for (const ResourceInfo& r : Resources()) {
     if (r.group != gv.group || r.version != gv.version) continue;

@@ -265,6 +265,8 @@ TEST(OpenApiSchemaTest, PodSchemaTypesRequiredAndPatchStrategies) {
   EXPECT_EQ(s["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]["format"], "date-time");
   EXPECT_EQ(s["io.k8s.apimachinery.pkg.api.resource.Quantity"]["type"], "string");
   EXPECT_EQ(s["io.k8s.api.core.v1.PodList"]["required"], json::array({"items"}));
+  EXPECT_THAT(s["io.k8s.api.core.v1.Pod"]["description"].get<std::string>(), HasSubstr("Pod"));
+  EXPECT_EQ(s["io.k8s.api.core.v1.PodList"]["description"], "PodList is a list of Pod.");
 }
 
 TEST(OpenApiSchemaTest, DeploymentTemplateCarriesPodPatchStrategies) {
