@@ -7,6 +7,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/unknown_field_set.h>
 
 #include <array>
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/json.h"
 #include "api/values.h"
 #include "k8s.io/api/apps/v1/generated.pb.h"
 #include "k8s.io/api/autoscaling/v1/generated.pb.h"
@@ -23,8 +25,10 @@
 #include "k8s.io/api/core/v1/generated.pb.h"
 #include "k8s.io/api/discovery/v1/generated.pb.h"
 #include "k8s.io/api/networking/v1/generated.pb.h"
+#include "k8s.io/apimachinery/pkg/api/resource/generated.pb.h"
 #include "k8s.io/apimachinery/pkg/apis/meta/v1/generated.pb.h"
 #include "k8s.io/apimachinery/pkg/runtime/generated.pb.h"
+#include "k8s.io/apimachinery/pkg/util/intstr/generated.pb.h"
 
 namespace knet::api::proto {
 namespace {
@@ -32,6 +36,8 @@ namespace {
 namespace pb = google::protobuf;
 namespace core = k8s::io::api::core::v1;
 namespace meta = k8s::io::apimachinery::pkg::apis::meta::v1;
+namespace intstr = k8s::io::apimachinery::pkg::util::intstr;
+namespace resource = k8s::io::apimachinery::pkg::api::resource;
 
 constexpr std::string_view kMagic("k8s\0", 4);
 
@@ -187,17 +193,12 @@ class Converter {
  public:
   base::Status Message(const pb::Message& msg, const std::string& path, nlohmann::json& out) {
     RETURN_IF_ERROR(CheckWireTypes(msg, path));
-    const std::string& type = msg.GetDescriptor()->full_name();
-    if (type == "k8s.io.apimachinery.pkg.apis.meta.v1.Time")
-      return TimeValue(msg, path, false, out);
-    if (type == "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime") {
-      return TimeValue(msg, path, true, out);
-    }
-    if (type == "k8s.io.apimachinery.pkg.util.intstr.IntOrString")
-      return IntOrString(msg, path, out);
-    if (type == "k8s.io.apimachinery.pkg.api.resource.Quantity")
-      return QuantityValue(msg, path, out);
-    if (type == "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1") return FieldsV1(msg, path, out);
+    const pb::Descriptor* type = msg.GetDescriptor();
+    if (type == meta::Time::descriptor()) return TimeValue(msg, path, false, out);
+    if (type == meta::MicroTime::descriptor()) return TimeValue(msg, path, true, out);
+    if (type == intstr::IntOrString::descriptor()) return IntOrString(msg, path, out);
+    if (type == resource::Quantity::descriptor()) return QuantityValue(msg, path, out);
+    if (type == meta::FieldsV1::descriptor()) return FieldsV1(msg, path, out);
     out = nlohmann::json::object();
     return Fields(msg, path, out);
   }
@@ -227,9 +228,9 @@ class Converter {
     const pb::Reflection* r = msg.GetReflection();
     for (int i = 0; i < d->field_count(); ++i) {
       const pb::FieldDescriptor* f = d->field(i);
+      if (f->is_repeated() ? r->FieldSize(msg, f) == 0 : !r->HasField(msg, f)) continue;
       const std::string fpath = Join(path, f->name());
       if (f->is_map()) {
-        if (r->FieldSize(msg, f) == 0) continue;
         nlohmann::json obj = nlohmann::json::object();
         const pb::FieldDescriptor* key = f->message_type()->map_key();
         const pb::FieldDescriptor* value = f->message_type()->map_value();
@@ -239,11 +240,11 @@ class Converter {
           if (!ValidUtf8(k)) return Invalid(fpath + ": map key is not valid UTF-8");
           nlohmann::json v;
           RETURN_IF_ERROR(Singular(entry, value, fpath + "[" + Quote(k) + "]", v));
+          if (v.is_discarded()) v = nullptr;  // a zero Time as a map value stays a null entry
           obj[k] = std::move(v);
         }
         out[f->name()] = std::move(obj);
       } else if (f->is_repeated()) {
-        if (r->FieldSize(msg, f) == 0) continue;
         nlohmann::json arr = nlohmann::json::array();
         for (int j = 0; j < r->FieldSize(msg, f); ++j) {
           nlohmann::json v;
@@ -252,11 +253,10 @@ class Converter {
         }
         out[f->name()] = std::move(arr);
       } else {
-        if (!r->HasField(msg, f)) continue;
         nlohmann::json v;
         RETURN_IF_ERROR(Singular(msg, f, fpath, v));
         if (v.is_discarded()) continue;  // a zero Time: JSON null, so left out
-        if (d->full_name() == "k8s.io.api.core.v1.Probe" && f->name() == "handler") {
+        if (f == core::Probe::descriptor()->FindFieldByNumber(1)) {
           // `json:",inline"`: the handler's fields sit directly in the Probe.
           for (auto& [k, val] : v.items()) out[k] = std::move(val);
           continue;
@@ -380,7 +380,7 @@ class Converter {
 
   static base::Status IntOrString(const pb::Message& msg, const std::string& path,
                                   nlohmann::json& out) {
-    const auto& v = static_cast<const k8s::io::apimachinery::pkg::util::intstr::IntOrString&>(msg);
+    const auto& v = static_cast<const intstr::IntOrString&>(msg);
     if (v.type() == 0) {
       out = v.intval();
     } else if (v.type() == 1) {
@@ -395,19 +395,20 @@ class Converter {
 
   static base::Status QuantityValue(const pb::Message& msg, const std::string& path,
                                     nlohmann::json& out) {
-    const auto& q = static_cast<const k8s::io::apimachinery::pkg::api::resource::Quantity&>(msg);
+    const auto& q = static_cast<const resource::Quantity&>(msg);
     auto parsed = Quantity::Parse(q.string());
     if (!parsed.ok()) return parsed.status().WithContext(path);
     out = parsed->ToString();
     return base::OkStatus();
   }
 
-  // FieldsV1's JSON form is its raw bytes, which are themselves JSON.
+  // FieldsV1's JSON form is its raw bytes, which are themselves JSON (parsed with the project's
+  // depth limit, since they come from the client).
   static base::Status FieldsV1(const pb::Message& msg, const std::string& path,
                                nlohmann::json& out) {
-    const auto& f = static_cast<const meta::FieldsV1&>(msg);
-    out = nlohmann::json::parse(f.raw(), nullptr, /*allow_exceptions=*/false);
-    if (out.is_discarded()) return Invalid(path + ": FieldsV1 is not valid JSON");
+    auto parsed = ParseJson(static_cast<const meta::FieldsV1&>(msg).raw());
+    if (!parsed.ok()) return parsed.status().WithContext(path + ": FieldsV1 is not valid JSON");
+    out = std::move(*parsed);
     return base::OkStatus();
   }
 };
@@ -420,6 +421,9 @@ base::StatusOr<nlohmann::json> DecodeProtobuf(std::string_view body) {
   }
   const std::string_view rest = body.substr(kMagic.size());
   if (rest.size() > INT_MAX) return Invalid("protobuf body is too large");
+  // Debug builds of libprotobuf log an ERROR line for every proto2 string that is not UTF-8; the
+  // bytes come from a client, and Converter reports bad UTF-8 as the request's error instead.
+  pb::LogSilencer quiet;
   k8s::io::apimachinery::pkg::runtime::Unknown envelope;
   if (!envelope.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
     return Invalid("protobuf envelope (runtime.Unknown) is truncated or malformed");

@@ -315,6 +315,11 @@ TEST(DecodeProtobuf, ValueErrors) {
   EXPECT_NE(Error(WrapEnvelope("v1", "Namespace", mf.SerializeAsString()))
                 .find("managedFields[0].fieldsV1: FieldsV1 is not valid JSON"),
             std::string::npos);
+  // Client-supplied JSON inside the protobuf gets the same nesting limit as a JSON body.
+  mf.mutable_metadata()->mutable_managedfields(0)->mutable_fieldsv1()->set_raw(
+      std::string(100000, '['));
+  EXPECT_NE(Error(WrapEnvelope("v1", "Namespace", mf.SerializeAsString())).find("fieldsV1"),
+            std::string::npos);
 }
 
 // The fuzz seeds are real or protoc-encoded envelopes: each must decode, and the kinds knet
