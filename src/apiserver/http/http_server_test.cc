@@ -490,6 +490,65 @@ TEST_P(HttpServerTest, Http10GetsKeepAliveOnlyWhenAsked) {
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, HttpServerTest, ::testing::Values(false, true),
                          [](const auto& param_info) { return param_info.param ? "Tls" : "Plain"; });
 
+// 1,000 watch-like streams at once cost no thread each: the process's thread count does not
+// grow with them, and all of them get their events and their end.
+TEST(HttpScaleTest, ThousandConcurrentStreamsWithoutThreadPerConnection) {
+  constexpr int kConns = 1000;
+  auto threads = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                         std::filesystem::directory_iterator());
+  };
+  std::mutex mu;
+  std::vector<std::shared_ptr<Stream>> streams;
+  std::atomic<int> ended{0};
+  ServerOptions opts;
+  opts.listen = "127.0.0.1:0";
+  auto server = Server::Start(opts, [&](const Request&, Exchange& ex) {
+    auto s = ex.StartStream(200, {{"Content-Type", "text/plain"}});
+    s->OnClose([&] { ++ended; });
+    std::lock_guard<std::mutex> lock(mu);
+    streams.push_back(s);
+  });
+  ASSERT_TRUE(server.ok());
+  auto before = threads();
+  net::io_context ioc;
+  std::vector<tcp::socket> socks;
+  const std::string req = Get("/watch");
+  for (int i = 0; i < kConns; ++i) {
+    socks.emplace_back(ioc);
+    socks.back().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), (*server)->port()));
+    net::write(socks.back(), net::buffer(req));
+  }
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (streams.size() == kConns) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(streams.size(), static_cast<size_t>(kConns));
+    EXPECT_LE(threads(), before + 2);  // no thread per connection
+    auto event = std::make_shared<const std::string>("event\n");
+    for (auto& s : streams) {
+      EXPECT_TRUE(s->Write(event));
+      s->Close();
+    }
+  }
+  // Every client gets its head, its event and the last chunk.
+  for (auto& sock : socks) {
+    boost::beast::flat_buffer buf;
+    Res r;
+    bhttp::read(sock, buf, r);
+    EXPECT_EQ(r.body(), "event\n");
+  }
+  for (int i = 0; i < 100 && ended.load() < kConns; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(ended.load(), kConns);
+}
+
 TEST(HttpTlsTest, AlpnSelectsHttp11) {
   char tmpl[] = "/tmp/knet_http_test.XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
