@@ -117,6 +117,16 @@ std::string HumanDuration(std::chrono::seconds d) {
   return str(years, "y");
 }
 
+base::StatusOr<IncludeObject> ParseIncludeObject(std::string_view value) {
+  if (value.empty() || value == "Metadata") return IncludeObject::kMetadata;
+  if (value == "None") return IncludeObject::kNone;
+  if (value == "Object") return IncludeObject::kObject;
+  // The value is echoed the way Go's %q would, which JSON string escaping approximates.
+  return base::InvalidArgumentError(
+      "includeObject: Invalid value: " + Dump(nlohmann::json(std::string(value))) +
+      ": must be 'Metadata', 'Object', 'None', or empty");
+}
+
 nlohmann::json ColumnDefinitions(std::string_view kind) {
   nlohmann::json cols = nlohmann::json::array();
   for (const Column& c : table_internal::ColumnsFor(kind)) {

@@ -22,12 +22,18 @@
 
 #include "api/meta.h"
 #include "api/object.h"
+#include "base/status.h"
 
 namespace knet::apiserver::table {
 
 // The includeObject query parameter (metav1.IncludeObjectPolicy): None, Metadata (the default)
 // or Object.
 enum class IncludeObject { kNone, kMetadata, kObject };
+
+// Parses the includeObject query parameter: "None", "Metadata", "Object", or "" (Metadata).
+// Anything else is InvalidArgument with upstream's message:
+//   includeObject: Invalid value: "All": must be 'Metadata', 'Object', 'None', or empty
+base::StatusOr<IncludeObject> ParseIncludeObject(std::string_view value);
 
 struct TableOptions {
   IncludeObject include_object = IncludeObject::kMetadata;

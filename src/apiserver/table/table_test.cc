@@ -76,6 +76,21 @@ TEST(HumanDurationTest, MatchesApimachinery) {
   }
 }
 
+// ---- includeObject ----
+
+TEST(ParseIncludeObjectTest, UpstreamValues) {
+  EXPECT_EQ(*ParseIncludeObject(""), IncludeObject::kMetadata);
+  EXPECT_EQ(*ParseIncludeObject("Metadata"), IncludeObject::kMetadata);
+  EXPECT_EQ(*ParseIncludeObject("None"), IncludeObject::kNone);
+  EXPECT_EQ(*ParseIncludeObject("Object"), IncludeObject::kObject);
+  base::StatusOr<IncludeObject> bad = ParseIncludeObject("object");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(),
+            "includeObject: Invalid value: \"object\": must be 'Metadata', 'Object', 'None', or "
+            "empty");
+}
+
 // ---- Column definitions ----
 
 TEST(ColumnDefinitionsTest, PodColumnsAndWideColumns) {
