@@ -11,4 +11,7 @@ namespace knet::cmd {
 // Adds `knet version [-o json]`.
 void RegisterVersion(CLI::App& app);
 
+// Adds `knet server`: the API server.
+void RegisterServer(CLI::App& app);
+
 }  // namespace knet::cmd

@@ -1,0 +1,69 @@
+// `knet server`: the Kubernetes-compatible API server (and, later, the controllers).
+#include <csignal>
+#include <iostream>
+
+#include "apiserver/apiserver.h"
+#include "cmd/roles.h"
+#include "cmd/version.h"
+
+namespace knet::cmd {
+
+namespace {
+
+int RunServer(const apiserver::ServerConfig& config) {
+  // Block the stop signals before any thread starts, so that only sigwait below sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto server = apiserver::ApiServer::Start(config);
+  if (!server.ok()) {
+    std::cerr << "knet server: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "knet server: serving the Kubernetes API at " << (*server)->url() << "\n"
+            << "knet server: kubeconfig written to " << (*server)->kubeconfig_path() << "\n"
+            << "knet server: try: kubectl --kubeconfig " << (*server)->kubeconfig_path()
+            << " get namespaces\n";
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::cerr << "knet server: " << (sig == SIGINT ? "interrupted" : "terminated")
+            << ", shutting down\n";
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServer(CLI::App& app) {
+  auto* cmd = app.add_subcommand("server", "Run the Kubernetes API server (kubectl talks to it)");
+  auto config = std::make_shared<apiserver::ServerConfig>();
+  cmd->add_option("--data-dir", config->data_dir,
+                  "State, certificates, tokens and the kubeconfig live here")
+      ->capture_default_str();
+  cmd->add_option("--listen", config->listen, "HTTPS address, HOST:PORT")->capture_default_str();
+  cmd->add_option("--store", config->store_url,
+                  "Store URL: sqlite:///path.db, etcd://host:port[,host:port], memory:// "
+                  "(default sqlite://DATA-DIR/state.db)");
+  cmd->add_option("--kubeconfig-out", config->kubeconfig_out,
+                  "Where to write the admin kubeconfig (default DATA-DIR/admin.kubeconfig)");
+  cmd->add_option("--service-cidr", config->service_cidr,
+                  "ClusterIP range; \"v4,v6\" for dual-stack")
+      ->capture_default_str();
+  cmd->add_option("--cluster-cidr", config->cluster_cidr, "Pod address range")
+      ->capture_default_str();
+  cmd->add_option("--service-node-port-range", config->node_port_range, "NodePort range")
+      ->capture_default_str();
+  cmd->add_option("--advertise-address", config->advertise_address,
+                  "The IP clients and the kubernetes Service use (default: the listen host, or "
+                  "127.0.0.1)");
+  cmd->callback([config] {
+    config->knet_version = kGitVersion;
+    int rc = RunServer(*config);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace knet::cmd
