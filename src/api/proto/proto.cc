@@ -13,7 +13,9 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -184,6 +186,46 @@ std::string Base64(std::string_view in) {
   return out;
 }
 
+// Fields whose Go type is a non-pointer scalar tagged `omitempty`: upstream's JSON leaves them out
+// when zero, while its protobuf always writes them (kubectl sends `generateName: ""`). Pointer
+// fields are never listed: there a present zero means something (`replicas: 0`). The typed kinds
+// decode absent and zero alike, so this matters for the kinds that stay JSON (ConfigMap, Binding,
+// Scale) and for managedFields, which knet keeps as opaque JSON.
+bool OmitWhenZero(const pb::FieldDescriptor* f) {
+  static const auto* const kFields = [] {
+    auto* set = new std::set<const pb::FieldDescriptor*>;
+    auto add = [set](const pb::Descriptor* d, std::initializer_list<const char*> names) {
+      for (const char* n : names) set->insert(d->FindFieldByName(n));
+    };
+    add(meta::ObjectMeta::descriptor(),
+        {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation"});
+    add(meta::ManagedFieldsEntry::descriptor(),
+        {"manager", "operation", "apiVersion", "fieldsType", "subresource"});
+    add(core::ObjectReference::descriptor(),
+        {"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"});
+    add(k8s::io::api::autoscaling::v1::ScaleSpec::descriptor(), {"replicas"});
+    add(k8s::io::api::autoscaling::v1::ScaleStatus::descriptor(), {"selector"});
+    return set;
+  }();
+  return kFields->count(f) != 0;
+}
+
+bool IsZero(const pb::Message& msg, const pb::FieldDescriptor* f) {
+  const pb::Reflection* r = msg.GetReflection();
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      return r->GetInt32(msg, f) == 0;
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      return r->GetInt64(msg, f) == 0;
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return !r->GetBool(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_STRING:
+      return r->GetString(msg, f).empty();
+    default:
+      return false;
+  }
+}
+
 // The range knet's Time (int64 Unix nanoseconds) can hold, with a margin.
 constexpr int64_t kMaxAbsSeconds = 9'000'000'000;
 
@@ -229,6 +271,7 @@ class Converter {
     for (int i = 0; i < d->field_count(); ++i) {
       const pb::FieldDescriptor* f = d->field(i);
       if (f->is_repeated() ? r->FieldSize(msg, f) == 0 : !r->HasField(msg, f)) continue;
+      if (OmitWhenZero(f) && IsZero(msg, f)) continue;
       const std::string fpath = Join(path, f->name());
       if (f->is_map()) {
         nlohmann::json obj = nlohmann::json::object();

@@ -11,7 +11,9 @@
 #include <string_view>
 #include <variant>
 
+#include "api/defaults.h"
 #include "api/object.h"
+#include "api/validation.h"
 #include "k8s.io/api/autoscaling/v1/generated.pb.h"
 #include "k8s.io/api/core/v1/generated.pb.h"
 #include "k8s.io/apimachinery/pkg/runtime/generated.pb.h"
@@ -95,9 +97,10 @@ TEST(DecodeProtobuf, KubectlCreateNamespace) {
   const json doc = MustDecode(kKubectlNamespace);
   EXPECT_EQ(doc["apiVersion"], "v1");
   EXPECT_EQ(doc["kind"], "Namespace");
-  EXPECT_EQ(doc["metadata"]["name"], "foo");
-  // kubectl sends the zero creationTimestamp as an empty Time message: JSON null, left out.
-  EXPECT_FALSE(doc["metadata"].contains("creationTimestamp"));
+  // kubectl writes every non-pointer field (generateName "", generation 0, an empty
+  // creationTimestamp); upstream's JSON form leaves the empty ones out, and so do we.
+  EXPECT_EQ(doc["metadata"], (json{{"name", "foo"}}));
+  EXPECT_EQ(doc["spec"], json::object());
   const auto ns = MustDecodeObject<Namespace>(kKubectlNamespace);
   EXPECT_EQ(ns.metadata.name, "foo");
   EXPECT_TRUE(ns.metadata.creation_timestamp.IsZero());
@@ -133,10 +136,36 @@ TEST(DecodeProtobuf, KubectlCreateDeployment) {
   EXPECT_EQ(c.ports[0].container_port, 80);
 }
 
+// What the server does next: the kubectl bodies, defaulted (namespace from the URL), validate
+// cleanly. kubectl writes empty non-pointer fields (protocol "", strategy.type ""), which must
+// default exactly as if absent.
+TEST(DecodeProtobuf, KubectlBodiesDefaultAndValidate) {
+  for (std::string_view body : {kKubectlNamespace, kKubectlService, kKubectlDeployment}) {
+    auto obj = DecodeObject(MustDecode(body), {.strict = true});
+    ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+    if (!std::holds_alternative<Namespace>(*obj)) MetaOf(*obj).namespace_ = "default";
+    SetDefaults(*obj);
+    const auto errors = ValidateObject(*obj);
+    EXPECT_TRUE(errors.empty()) << Describe(*obj) << ": "
+                                << ToStatus(errors, KindOf(*obj), MetaOf(*obj).name).ToString();
+  }
+  auto svc = DecodeObject(MustDecode(kKubectlService));
+  ASSERT_TRUE(svc.ok());
+  SetDefaults(*svc);
+  EXPECT_EQ(std::get<Service>(*svc).spec.session_affinity, "None");
+  auto d = DecodeObject(MustDecode(kKubectlDeployment));
+  ASSERT_TRUE(d.ok());
+  SetDefaults(*d);
+  const Deployment& dep = std::get<Deployment>(*d);
+  EXPECT_EQ(dep.spec.strategy.type, "RollingUpdate");
+  EXPECT_EQ(dep.spec.template_.spec.containers[0].ports[0].protocol, "TCP");
+  EXPECT_EQ(dep.spec.template_.spec.restart_policy, "Always");
+}
+
 TEST(DecodeProtobuf, KubectlCreateConfigMap) {
   const json doc = MustDecode(kKubectlConfigMap);
   EXPECT_EQ(doc["kind"], "ConfigMap");
-  EXPECT_EQ(doc["metadata"]["name"], "cm1");
+  EXPECT_EQ(doc["metadata"], (json{{"name", "cm1"}}));
   EXPECT_EQ(doc["data"], (json{{"a", "b"}, {"greeting", "h\xc3\xa9llo"}}));
   // []byte is base64 in JSON: "hello\0\xff\x01world".
   EXPECT_EQ(doc["binaryData"]["blob"], "aGVsbG8A/wF3b3JsZA==");
@@ -164,6 +193,14 @@ TEST(DecodeProtobuf, BindingScaleAndDeleteOptions) {
   b.mutable_target()->set_name("node-1");
   const json bd = MustDecode(WrapEnvelope("v1", "Binding", b.SerializeAsString()));
   EXPECT_EQ(bd["target"], (json{{"kind", "Node"}, {"name", "node-1"}}));
+  // Non-pointer omitempty fields sent as zero (as Go clients do) are left out like upstream's
+  // JSON; a pointer sent as zero is kept (DeleteOptions.gracePeriodSeconds below).
+  b.mutable_target()->set_namespace_("");
+  b.mutable_target()->set_uid("");
+  b.mutable_metadata()->set_generation(0);
+  const json bz = MustDecode(WrapEnvelope("v1", "Binding", b.SerializeAsString()));
+  EXPECT_EQ(bz["target"], (json{{"kind", "Node"}, {"name", "node-1"}}));
+  EXPECT_EQ(bz["metadata"], (json{{"name", "web-1"}}));
 
   k8s::io::api::autoscaling::v1::Scale s;
   s.mutable_metadata()->set_name("web");
@@ -174,6 +211,12 @@ TEST(DecodeProtobuf, BindingScaleAndDeleteOptions) {
   EXPECT_EQ(sd["apiVersion"], "autoscaling/v1");
   EXPECT_EQ(sd["spec"]["replicas"], 5);
   EXPECT_EQ(sd["status"], (json{{"replicas", 3}, {"selector", "app=web"}}));
+  s.mutable_spec()->set_replicas(0);
+  s.mutable_status()->set_replicas(0);
+  s.mutable_status()->set_selector("");
+  const json sz = MustDecode(WrapEnvelope("autoscaling/v1", "Scale", s.SerializeAsString()));
+  EXPECT_EQ(sz["spec"], json::object());             // replicas,omitempty
+  EXPECT_EQ(sz["status"], (json{{"replicas", 0}}));  // `json:"replicas"` keeps its zero
 
   pbmeta::DeleteOptions del;
   del.set_graceperiodseconds(0);  // present zero means "now", so it must survive
@@ -202,6 +245,7 @@ TEST(DecodeProtobuf, TimeDropsNanosAndManagedFieldsAreJson) {
   mf->set_operation("Update");
   mf->mutable_time()->set_seconds(1714557600);
   mf->set_fieldstype("FieldsV1");
+  mf->set_subresource("");  // Go clients always write it; upstream's JSON omits it when empty
   mf->mutable_fieldsv1()->set_raw(R"({"f:metadata":{"f:labels":{}}})");
   const json doc = MustDecode(WrapEnvelope("v1", "Namespace", ns.SerializeAsString()));
   EXPECT_EQ(doc["metadata"]["creationTimestamp"], "2024-05-01T10:00:00Z");
@@ -210,6 +254,7 @@ TEST(DecodeProtobuf, TimeDropsNanosAndManagedFieldsAreJson) {
   EXPECT_EQ(entry["manager"], "kubectl-create");
   EXPECT_EQ(entry["time"], "2024-05-01T10:00:00Z");
   EXPECT_EQ(entry["fieldsV1"], json::parse(R"({"f:metadata":{"f:labels":{}}})"));
+  EXPECT_FALSE(entry.contains("subresource"));
   auto obj = DecodeObject(doc, {.strict = true});
   ASSERT_TRUE(obj.ok()) << obj.status().ToString();
   EXPECT_EQ(MetaOf(*obj).managed_fields, doc["metadata"]["managedFields"]);
