@@ -12,7 +12,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  etcd-server iproute2 python3-kubernetes
+  etcd-server iproute2 python3-kubernetes python3-yaml
 )
 
 missing=()
