@@ -72,7 +72,7 @@ const KindEntry* FindKind(std::string_view api_version, std::string_view kind) {
 
 // What `kubectl explain <kind>` prints above the fields (paraphrasing upstream's type comments).
 std::string_view KindDescription(std::string_view kind) {
-  static const std::map<std::string_view, std::string_view> kText = {
+  static const std::map<std::string_view, std::string_view> descriptions = {
       {"Namespace", "Namespace provides a scope for names. Deleting it deletes what it holds."},
       {"Node", "Node is a worker machine, or in knet a network namespace, that runs pods."},
       {"Pod", "Pod is a collection of containers that share a network namespace and IP."},
@@ -90,8 +90,8 @@ std::string_view KindDescription(std::string_view kind) {
        "EndpointSlice represents a subset of the endpoints that implement a Service."},
       {"NetworkPolicy", "NetworkPolicy describes what network traffic is allowed for pods."},
   };
-  auto it = kText.find(kind);
-  return it == kText.end() ? std::string_view() : it->second;
+  auto it = descriptions.find(kind);
+  return it == descriptions.end() ? std::string_view() : it->second;
 }
 
 std::string ApiVersionOf(const std::string& group, const std::string& version) {
