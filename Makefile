@@ -12,8 +12,8 @@ build: deps                 ## release build of knet and knet-cni
 	cmake --preset release >/dev/null
 	cmake --build --preset release
 
-up: build                   ## the main job (for now: print the version)
-	$(KNET) version
+up: build                   ## the main job: a knet API server on loopback, driven by kubectl
+	KNET=$(KNET) tools/demo.sh
 
 test: deps check-format unit check-headers fuzz   ## every test, as CI runs it
 
