@@ -453,6 +453,27 @@ TEST_P(HttpServerTest, SlowClientStreamIsClosed) {
   EXPECT_EQ(closed.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }
 
+TEST_P(HttpServerTest, ClientThatStopsReadingIsDropped) {
+  ServerOptions opts;
+  opts.write_timeout = std::chrono::seconds(1);
+  const size_t kBig = 64 * 1024 * 1024;  // far more than the socket buffers hold
+  StartServer(
+      [&](const Request&, Exchange& ex) {
+        ex.Respond({200, {}, std::string(kBig, 'x')});
+      },
+      opts);
+  auto c = Connect();
+  c->Send(Get("/big"));
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // not reading
+  bool failed = false;
+  try {
+    c->Read();
+  } catch (const std::exception&) {
+    failed = true;  // cut short: the server gave up on us
+  }
+  EXPECT_TRUE(failed);
+}
+
 TEST_P(HttpServerTest, IdleConnectionIsClosed) {
   ServerOptions opts;
   opts.idle_timeout = std::chrono::seconds(1);

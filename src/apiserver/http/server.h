@@ -109,6 +109,9 @@ struct ServerOptions {
   int io_threads = 2;        // Asio threads (TLS + parsing)
   int handler_threads = 16;  // handlers may block (store writes): they run off the I/O threads
   std::chrono::seconds idle_timeout{300};  // a connection with no request in progress is closed
+  // One socket write (a response, or a batch of stream chunks) that takes longer than this
+  // closes the connection: the client stopped reading.
+  std::chrono::seconds write_timeout{60};
 };
 
 // A running server. Thread-safe.

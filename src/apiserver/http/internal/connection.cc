@@ -220,6 +220,7 @@ Connection::Connection(Core* core, uint64_t id, tcp::socket socket)
       id_(id),
       exec_(socket.get_executor()),
       timer_(socket.get_executor()),
+      write_timer_(socket.get_executor()),
       reader_(core->options.max_header_bytes, core->options.max_body_bytes) {
   error_code ec;
   tcp::endpoint ep = socket.remote_endpoint(ec);
@@ -460,6 +461,14 @@ void Connection::WriteNext() {
     return;
   }
   writing_ = true;
+  uint64_t gen = ++write_gen_;
+  write_timer_.expires_after(core_->options.write_timeout);
+  write_timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
+    if (ec || gen != self->write_gen_ || self->closed_ || !self->writing_) return;
+    Log("closing the connection to " + self->remote_ + ": a write made no progress for " +
+        std::to_string(self->core_->options.write_timeout.count()) + "s");
+    self->Close();
+  });
   AsyncWrite(write_bufs_, [self = shared_from_this()](const error_code& ec, size_t) {
     self->writing_ = false;
     self->OnWrite(ec);
@@ -542,6 +551,8 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   CancelTimer();
+  ++write_gen_;
+  write_timer_.cancel();
   error_code ec;
   Socket().shutdown(tcp::socket::shutdown_both, ec);
   Socket().close(ec);

@@ -134,6 +134,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::any_io_executor exec_;  // the strand
   boost::asio::steady_timer timer_;
   uint64_t timer_gen_ = 0;
+  boost::asio::steady_timer write_timer_;  // write_timeout for the write in progress
+  uint64_t write_gen_ = 0;
   std::string remote_;
 
   RequestReader reader_;
