@@ -25,7 +25,11 @@ std::vector<std::string_view> Split(std::string_view path) {
   return out;
 }
 
-bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "true" || *v == "1"); }
+// Go's strconv.ParseBool spellings, as upstream reads boolean query parameters: the Python client
+// sends watch=True.
+bool IsTrue(const std::optional<std::string>& v) {
+  return v && (*v == "true" || *v == "1" || *v == "t" || *v == "T" || *v == "TRUE" || *v == "True");
+}
 
 http::Response TextResponse(int status, std::string body) {
   http::Response r;
