@@ -253,19 +253,19 @@ http::Response RestHandler::Scale(const http::Request& req, const RequestInfo& i
           if (!doc.ok()) return BadRequest(std::string(doc.status().message()));
           next = std::move(*doc);
         }
-        const nlohmann::json* replicas = nullptr;
+        // spec.replicas is omitempty: a Scale without it (kubectl's PUT for --replicas=0) asks
+        // for zero.
+        nlohmann::json replicas = 0;
         if (next.is_object() && next.contains("spec") && next["spec"].is_object() &&
-            next["spec"].contains("replicas")) {
-          replicas = &next["spec"]["replicas"];
+            next["spec"].contains("replicas") && !next["spec"]["replicas"].is_null()) {
+          replicas = next["spec"]["replicas"];
         }
-        if (replicas == nullptr || !replicas->is_number_integer() || *replicas < 0 ||
-            *replicas > INT32_MAX) {
-          return Invalid(
-              "Scale", &r, info.name,
-              {{api::FieldError::kInvalid, "spec.replicas", replicas ? replicas->dump() : "null",
-                "must be greater than or equal to 0"}});
+        if (!replicas.is_number_integer() || replicas < 0 || replicas > INT32_MAX) {
+          return Invalid("Scale", &r, info.name,
+                         {{api::FieldError::kInvalid, "spec.replicas", replicas.dump(),
+                           "must be greater than or equal to 0"}});
         }
-        int32_t n = replicas->get<int32_t>();
+        int32_t n = replicas.get<int32_t>();
         std::string rv;
         if (next.contains("metadata") && next["metadata"].is_object() &&
             next["metadata"].contains("resourceVersion") &&
