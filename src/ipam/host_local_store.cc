@@ -103,13 +103,14 @@ StatusOr<HostLocalStore> HostLocalStore::Open(const std::string& dir, StoreOptio
   const std::string lock_path = dir + "/" + std::string(kLockFile);
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError(errno, "opening the IPAM lock file " + lock_path);
-  return HostLocalStore(dir, fd, std::move(boot_id));
+  return HostLocalStore(dir, fd, std::move(boot_id), ipam_internal::ReadPidNamespace());
 }
 
 HostLocalStore::HostLocalStore(HostLocalStore&& other) noexcept
     : dir_(std::move(other.dir_)),
       lock_fd_(std::exchange(other.lock_fd_, -1)),
-      boot_id_(std::move(other.boot_id_)) {}
+      boot_id_(std::move(other.boot_id_)),
+      pid_ns_(std::move(other.pid_ns_)) {}
 
 HostLocalStore& HostLocalStore::operator=(HostLocalStore&& other) noexcept {
   if (this != &other) {
@@ -117,6 +118,7 @@ HostLocalStore& HostLocalStore::operator=(HostLocalStore&& other) noexcept {
     dir_ = std::move(other.dir_);
     lock_fd_ = std::exchange(other.lock_fd_, -1);
     boot_id_ = std::move(other.boot_id_);
+    pid_ns_ = std::move(other.pid_ns_);
   }
   return *this;
 }
@@ -161,6 +163,8 @@ Status HostLocalStore::WriteReservation(const Reservation& r, bool exclusive) {
 bool HostLocalStore::IsStale(const Reservation& r) const {
   if (r.state != ReservationState::kPending) return false;
   if (r.boot_id != boot_id_) return true;
+  // Another pid namespace's pid means nothing here: keep it rather than steal a live ADD's address.
+  if (!r.pid_ns.empty() && !pid_ns_.empty() && r.pid_ns != pid_ns_) return false;
   return !ipam_internal::ProcessAlive(r.pid, r.start_time);
 }
 
@@ -290,6 +294,7 @@ StatusOr<Allocation> HostLocalStore::Allocate(const IpamConfig& config,
   r.pid = ::getpid();
   r.start_time = ipam_internal::ProcessStartTime(r.pid).value_or(0);
   r.boot_id = boot_id_;
+  r.pid_ns = pid_ns_;
   Allocation out;
   out.routes = config.routes;
   Status st;
@@ -346,7 +351,10 @@ Status HostLocalStore::Release(const Attachment& attachment) {
   ASSIGN_OR_RETURN(auto lock, LockGuard::Acquire(lock_fd_, dir_));
   ASSIGN_OR_RETURN(std::vector<Reservation> all, LoadAndReclaim(nullptr, nullptr));
   for (const Reservation& r : all) {
-    if (r.attachment == attachment) RETURN_IF_ERROR(RemoveFile(r.ip.ToString()));
+    // Old host-local files hold only the container ID.
+    const bool legacy_match = r.attachment.ifname.empty() && r.pid == 0 &&
+                              r.attachment.container_id == attachment.container_id;
+    if (r.attachment == attachment || legacy_match) RETURN_IF_ERROR(RemoveFile(r.ip.ToString()));
   }
   return Status();
 }

@@ -11,10 +11,13 @@
 //
 // Crash and reboot safety. Allocate records a reservation as *pending*, with the reserving
 // process's pid, that process's start time (/proc/<pid>/stat field 22, against pid reuse) and the
-// boot id (/proc/sys/kernel/random/boot_id). Commit marks it *committed* when ADD has finished.
+// boot id (/proc/sys/kernel/random/boot_id) and pid namespace (/proc/self/ns/pid). Commit marks it
+// *committed* when ADD has finished.
 // Under the lock, Allocate, HasFreeAddress and GarbageCollect first reclaim (delete):
-//   - a pending reservation of this boot whose process is gone (no such pid, a zombie, or a pid now
-//     used by a process with another start time): an ADD that crashed or was killed;
+//   - a pending reservation of this boot and pid namespace whose process is gone (no such pid, a
+//     zombie, or a pid now used by a process with another start time): an ADD that crashed or was
+//     killed. A pending reservation from another pid namespace cannot be judged by pid and is
+//     left alone (Release, GC, or a later ADD from that namespace removes it);
 //   - any pending reservation from another boot: its ADD cannot be running any more;
 //   - empty or unreadable reservation files and stale temporary files (an interrupted write).
 // Committed reservations are never reclaimed implicitly, not even from an earlier boot: the
@@ -83,6 +86,7 @@ struct Reservation {
   pid_t pid = 0;            // the reserving process (0 for host-local's own files)
   uint64_t start_time = 0;  // its start time in clock ticks since boot
   std::string boot_id;      // empty for host-local's own files
+  std::string pid_ns;       // the reserver's pid namespace ("pid:[4026531836]"), or empty
 };
 
 struct StoreOptions {
@@ -146,8 +150,11 @@ class HostLocalStore {
  private:
   class LockGuard;
 
-  HostLocalStore(std::string dir, int lock_fd, std::string boot_id)
-      : dir_(std::move(dir)), lock_fd_(lock_fd), boot_id_(std::move(boot_id)) {}
+  HostLocalStore(std::string dir, int lock_fd, std::string boot_id, std::string pid_ns)
+      : dir_(std::move(dir)),
+        lock_fd_(lock_fd),
+        boot_id_(std::move(boot_id)),
+        pid_ns_(std::move(pid_ns)) {}
 
   // REQUIRES: the lock is held. Reads every reservation; deletes stale ones (and, if
   // `keep` is not null, also every reservation not in *keep except live pending ones), counting
@@ -161,6 +168,7 @@ class HostLocalStore {
   std::string dir_;
   int lock_fd_ = -1;
   std::string boot_id_;
+  std::string pid_ns_;
 };
 
 }  // namespace knet::ipam

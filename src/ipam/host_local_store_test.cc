@@ -45,6 +45,15 @@ class TempDir {
   std::string path_;
 };
 
+// The pid of a child that has exited and been reaped.
+pid_t DeadPid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
 IpamConfig Config(const std::string& text) {
   auto cfg = ParseIpamConfig(json::parse(text), "testnet");
   EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
@@ -319,6 +328,30 @@ TEST_F(HostLocalStoreTest, ReadsHostLocalFilesAndDropsGarbage) {
   EXPECT_FALSE(std::filesystem::exists(store.dir() + "/.tmp-1-10.0.0.4"));
   EXPECT_TRUE(store.Release({"abc123", "eth0"}).ok());
   EXPECT_FALSE(std::filesystem::exists(store.dir() + "/10.0.0.2"));
+  // The oldest host-local format holds only the container ID; DEL still finds it.
+  std::ofstream(store.dir() + "/10.0.0.5") << "old-id\n";
+  EXPECT_TRUE(store.Release({"old-id", "eth0"}).ok());
+  EXPECT_FALSE(std::filesystem::exists(store.dir() + "/10.0.0.5"));
+}
+
+// A pending reservation from another pid namespace cannot be judged by its pid: it stays.
+TEST_F(HostLocalStoreTest, PendingFromAnotherPidNamespaceIsKept) {
+  IpamConfig cfg =
+      Config(R"({"type": "host-local", "subnet": "10.0.0.0/29", "rangeEnd": "10.0.0.2"})");
+  HostLocalStore store = Open();
+  Reservation r;
+  r.ip = IP("10.0.0.2");
+  r.attachment = {"elsewhere", "eth0"};
+  r.state = ReservationState::kPending;
+  r.pid = DeadPid();
+  r.boot_id = ipam_internal::ReadBootId().value();
+  r.pid_ns = "pid:[1]";
+  std::ofstream(store.dir() + "/10.0.0.2") << ipam_internal::FormatReservation(r);
+  EXPECT_THAT(Alloc(store, cfg, "new"), HasSubstr("ResourceExhausted"));
+  // In our own namespace the same dead pid is reclaimed.
+  r.pid_ns = ipam_internal::ReadPidNamespace();
+  std::ofstream(store.dir() + "/10.0.0.2") << ipam_internal::FormatReservation(r);
+  EXPECT_EQ(Alloc(store, cfg, "new"), "10.0.0.2/29");
 }
 
 TEST_F(HostLocalStoreTest, BadAttachmentsAreRefused) {

@@ -55,6 +55,7 @@ std::string FormatReservation(const Reservation& r) {
   out += "pid=" + std::to_string(r.pid) + "\n";
   out += "start=" + std::to_string(r.start_time) + "\n";
   out += "boot=" + r.boot_id + "\n";
+  if (!r.pid_ns.empty()) out += "pidns=" + r.pid_ns + "\n";
   return out;
 }
 
@@ -107,6 +108,8 @@ StatusOr<Reservation> ParseReservation(const base::IPAddress& ip, std::string_vi
       }
     } else if (key == "boot") {
       r.boot_id = std::string(value);
+    } else if (key == "pidns") {
+      r.pid_ns = std::string(value);
     }
     // Unknown keys are ignored (forward compatibility).
   }
@@ -114,6 +117,13 @@ StatusOr<Reservation> ParseReservation(const base::IPAddress& ip, std::string_vi
     return DataLossError("reservation " + name + ": incomplete (no id or state)");
   }
   return r;
+}
+
+std::string ReadPidNamespace() {
+  char buf[256];
+  const ssize_t n = ::readlink("/proc/self/ns/pid", buf, sizeof(buf));
+  if (n <= 0) return {};
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 StatusOr<std::string> ReadBootId() {

@@ -8,6 +8,7 @@
 //   pid=<decimal pid>
 //   start=<process start time, clock ticks since boot>
 //   boot=<boot id>
+//   pidns=<pid namespace of the reserving process, as readlink /proc/self/ns/pid shows it>
 // A file in the reference host-local plugin's format ("<id>\r\n<ifname>", or only "<id>") parses
 // as committed with pid 0 and an empty boot id.
 #pragma once
@@ -30,6 +31,9 @@ base::StatusOr<Reservation> ParseReservation(const base::IPAddress& ip, std::str
 
 // The whole content of a small file (at most 1 MiB is read); nullopt if it cannot be opened.
 std::optional<std::string> ReadSmallFile(const std::string& path);
+
+// This process's pid namespace, "pid:[<inode>]"; empty if /proc does not tell.
+std::string ReadPidNamespace();
 
 // The current boot id, from /proc/sys/kernel/random/boot_id, trimmed.
 base::StatusOr<std::string> ReadBootId();
