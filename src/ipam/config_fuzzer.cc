@@ -4,7 +4,8 @@
 //   - no crash, no exception escapes, no sanitizer report;
 //   - an accepted configuration satisfies the Range invariants config.h documents;
 //   - the allocator finds a first address in every range set of an accepted configuration (every
-//     range holds at least one address besides the gateway, or the walk says so without hanging).
+//     range holds at least one address besides the gateway, or the walk says so without hanging);
+//   - a reservation file (the same bytes) that parses formats back to bytes that parse the same.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 
 #include "ipam/config.h"
 #include "ipam/internal/allocator.h"
+#include "ipam/internal/reservation.h"
 
 namespace {
 
@@ -20,10 +22,28 @@ void Check(bool ok) {
   if (!ok) std::abort();
 }
 
+void FuzzReservation(std::string_view text) {
+  const knet::base::IPAddress ip = knet::base::IPAddress::FromV4(0x0a000001);
+  auto r = knet::ipam::ipam_internal::ParseReservation(ip, text);
+  if (!r.ok()) return;
+  const bool single_line = r->attachment.container_id.find('\n') == std::string::npos &&
+                           r->attachment.ifname.find('\n') == std::string::npos &&
+                           r->boot_id.find('\n') == std::string::npos &&
+                           r->pid_ns.find('\n') == std::string::npos;
+  if (!single_line) return;
+  auto again = knet::ipam::ipam_internal::ParseReservation(
+      ip, knet::ipam::ipam_internal::FormatReservation(*r));
+  Check(again.ok());
+  Check(again->attachment == r->attachment && again->state == r->state && again->pid == r->pid &&
+        again->start_time == r->start_time && again->boot_id == r->boot_id &&
+        again->pid_ns == r->pid_ns);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  FuzzReservation(text);
   nlohmann::json netconf = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (netconf.is_discarded()) return 0;
   (void)knet::ipam::RequestedIps(netconf, text.substr(0, 64));
