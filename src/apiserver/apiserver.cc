@@ -160,7 +160,10 @@ base::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ServerConfig& 
                                   std::string(st.status().message()));
   }
   parts->store = std::move(*st);
-  parts->cache = std::make_unique<WatchCache>(parts->store.get());
+  WatchCache::Options cache_opts;
+  cache_opts.event_window = config.watch_cache_window;
+  cache_opts.bookmark_interval = std::chrono::seconds(config.watch_bookmark_interval_seconds);
+  parts->cache = std::make_unique<WatchCache>(parts->store.get(), cache_opts);
   RETURN_IF_ERROR(parts->cache->Start());
   parts->registry = std::make_unique<Registry>(parts->store.get(), parts->cache.get(), &*parts->ips,
                                                &*parts->ports);

@@ -32,6 +32,9 @@ struct ServerConfig {
   std::string advertise_address;
   std::string knet_version;
   int handler_threads = 16;
+  // Watch-cache events kept for watches that resume from a revision (older: 410 Gone).
+  size_t watch_cache_window = 100000;
+  int watch_bookmark_interval_seconds = 30;  // allowWatchBookmarks watches get one this often
 };
 
 class ApiServer {

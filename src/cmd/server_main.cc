@@ -59,6 +59,15 @@ void RegisterServer(CLI::App& app) {
   cmd->add_option("--advertise-address", config->advertise_address,
                   "The IP clients and the kubernetes Service use (default: the listen host, or "
                   "127.0.0.1)");
+  // Hidden, for tests: a small window reaches 410 Gone on an old watch quickly; a short interval
+  // makes bookmarks arrive within a test's timeout.
+  cmd->add_option("--watch-cache-window", config->watch_cache_window,
+                  "Watch-cache events kept for resuming watches")
+      ->group("");
+  cmd->add_option("--watch-bookmark-interval", config->watch_bookmark_interval_seconds,
+                  "Seconds between BOOKMARK events on allowWatchBookmarks watches")
+      ->group("")
+      ->check(CLI::PositiveNumber);
   cmd->callback([config] {
     config->knet_version = kGitVersion;
     int rc = RunServer(*config);
