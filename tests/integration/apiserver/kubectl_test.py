@@ -458,20 +458,27 @@ class KubectlTest(unittest.TestCase):
         self.assertEqual(self.pod_names(), ["pod/bystander"])
         self.assertIn("NotFound", self.kubectl("get", "rs", "owner", check=False).stderr)
 
-    def test_delete_cascade_foreground_without_waiting_shows_the_finalizer(self):
+    def test_delete_cascade_foreground_waits_for_a_blocking_dependent(self):
         self.make_owned_pods()
-        # Hold the owner with a finalizer of our own so its foreground state stays observable.
-        self.kubectl("patch", "rs", "owner", "--type=merge", "-p",
+        # A finalizer of our own holds one dependent, and so the owner's foreground deletion.
+        self.kubectl("patch", "pod", "owned-0", "--type=merge", "-p",
                      '{"metadata":{"finalizers":["example.com/hold"]}}')
         self.kubectl("delete", "rs", "owner", "--cascade=foreground", "--wait=false")
-        self.wait_for("the owned pods to be collected",
-                      lambda: self.pod_names() == ["pod/bystander"])
-        meta = json.loads(self.jsonpath("rs", "owner", "{.metadata}"))
-        self.assertIn("deletionTimestamp", meta)
-        self.assertEqual(meta.get("finalizers"), ["example.com/hold"])
-        self.kubectl("patch", "rs", "owner", "--type=json", "-p",
+        self.wait_for("owned-1 to be collected and owned-0 to be terminating",
+                      lambda: self.pod_names() == ["pod/bystander", "pod/owned-0"] and
+                      self.jsonpath("pod", "owned-0", "{.metadata.deletionTimestamp}"))
+        owner = json.loads(self.jsonpath("rs", "owner", "{.metadata}"))
+        self.assertIn("deletionTimestamp", owner)
+        self.assertEqual(owner.get("finalizers"), ["foregroundDeletion"])
+        rows = table(self.kubectl("get", "pods", "owned-0").stdout)
+        self.assertEqual(rows[1][2], "Terminating")
+        # Releasing the dependent lets the whole foreground deletion finish.
+        self.kubectl("patch", "pod", "owned-0", "--type=json", "-p",
                      '[{"op":"remove","path":"/metadata/finalizers"}]')
-        self.kubectl("wait", "--for=delete", "rs/owner", "--timeout=30s")
+        # (wait prints nothing for objects that are already gone, so only its status counts.)
+        self.kubectl("wait", "--for=delete", "rs/owner", "pod/owned-0", "--timeout=30s")
+        self.assertEqual(self.pod_names(), ["pod/bystander"])
+        self.assertIn("NotFound", self.kubectl("get", "rs", "owner", check=False).stderr)
 
     def test_delete_cascade_orphan(self):
         self.make_owned_pods()
@@ -555,17 +562,39 @@ class KubectlTest(unittest.TestCase):
         self.kubectl("create", "-f", "-", input=pod_yaml("long-lived"))
         p = self.kubectl_fails("wait", "--for=delete", "pod/long-lived", "--timeout=1s")
         self.assertIn("timed out waiting for the condition on pods/long-lived", p.stderr)
+        # -v=6 logs each request: once the waiter's GET of the pod has returned, it watches from
+        # there and cannot miss the deletion.
         waiter = subprocess.Popen(
             ["kubectl", "-n", self.ns, "wait", "--for=delete", "pod/short-lived",
-             "--timeout=60s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+             "--timeout=60s", "-v=6"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=dict(os.environ, KUBECONFIG=self.server.kubeconfig))
+        err_lines = queue.Queue()
+
+        def pump():
+            for line in waiter.stderr:
+                err_lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
         try:
+            log = []
+            deadline = time.time() + 30
+            while not any(re.search(r"GET https://\S+/pods\S*short-lived\S* 200 OK", line)
+                          for line in log):
+                self.assertLess(time.time(), deadline, "kubectl wait never listed the pod:\n" +
+                                "".join(log))
+                try:
+                    log.append(err_lines.get(timeout=1))
+                except queue.Empty:
+                    pass
             self.kubectl("delete", "pod", "short-lived", "--wait=false")
-            out, err = waiter.communicate(timeout=60)
+            out = waiter.stdout.read()
+            waiter.wait(timeout=60)
         finally:
             if waiter.poll() is None:
                 waiter.kill()
-                waiter.communicate()
+                waiter.wait()
+            waiter.stdout.close()
+        err = "".join(log)
         self.assertEqual(waiter.returncode, 0, err)
         self.assertEqual(out.strip(), "pod/short-lived condition met")
         self.assertEqual(self.pod_names(), ["pod/long-lived"])

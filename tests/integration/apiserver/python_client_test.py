@@ -110,10 +110,16 @@ class PythonClientTest(unittest.TestCase):
 
         writer = threading.Thread(target=changes)
         writer.start()
+        events = []
         try:
             # From the listed resourceVersion, so nothing the writer does can be missed, however
-            # the threads interleave; the server ends the watch after 3 s.
-            events = self.stream(resource_version=start, timeout_seconds=3)
+            # the threads interleave. The watch stops at the deletion (or the server's timeout).
+            w = watch.Watch()
+            for e in w.stream(self.v1.list_namespaced_pod, self.ns, resource_version=start,
+                              timeout_seconds=30, _request_timeout=60):
+                events.append((e["type"], e["object"]))
+                if e["type"] == "DELETED" or len(events) > 3:
+                    w.stop()
         finally:
             writer.join(30)
         self.assertTrue(done.is_set())
