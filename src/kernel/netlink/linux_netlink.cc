@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -20,6 +21,9 @@ using base::StatusOr;
 constexpr size_t kReceiveBuffer = 64 * 1024;
 // A batch is sent in datagrams of at most this size (well under the default socket send buffer).
 constexpr size_t kSendChunk = 32 * 1024;
+// Requests in flight at once: each unread ACK holds an skb of ~1 KiB of receive buffer, so an
+// unbounded batch would overflow it (ENOBUFS) after a few hundred requests.
+constexpr size_t kWindow = 128;
 // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is retried this often.
 constexpr int kDumpAttempts = 5;
 
@@ -93,11 +97,23 @@ Status LinuxNetlink::Send(std::span<const uint8_t> bytes, const std::string& wha
 }
 
 Status LinuxNetlink::Execute(std::span<const Request> requests) {
-  if (requests.empty()) return base::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Status> results(requests.size());
+  for (size_t start = 0; start < requests.size(); start += kWindow) {
+    RETURN_IF_ERROR(
+        ExecuteWindow(requests.subspan(start, std::min(kWindow, requests.size() - start)),
+                      std::span<Status>(results).subspan(start)));
+  }
+  for (Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  return base::OkStatus();
+}
+
+Status LinuxNetlink::ExecuteWindow(std::span<const Request> requests,
+                                   std::span<base::Status> results) {
   const uint32_t first = seq_ + 1;
   const size_t n = requests.size();
-
   std::vector<uint8_t> chunk;
   for (size_t i = 0; i < n; ++i) {
     if (!chunk.empty() && chunk.size() + requests[i].bytes().size() > kSendChunk) {
@@ -108,7 +124,6 @@ Status LinuxNetlink::Execute(std::span<const Request> requests) {
   }
   RETURN_IF_ERROR(Send(chunk, requests[n - 1].what()));
 
-  std::vector<Status> results(n);
   std::vector<bool> answered(n, false);
   size_t pending = n;
   std::vector<uint8_t> buf(kReceiveBuffer);
@@ -128,9 +143,6 @@ Status LinuxNetlink::Execute(std::span<const Request> requests) {
       --pending;
       if (ack->error != 0) results[i] = NetlinkError(-ack->error, requests[i].what(), ack->message);
     }
-  }
-  for (Status& s : results) {
-    if (!s.ok()) return s;
   }
   return base::OkStatus();
 }

@@ -2,8 +2,9 @@
 //
 // LinuxNetlink: Netlink over an NETLINK_ROUTE socket (libmnl) bound in one network namespace for
 // its whole life. Requests get sequence numbers from the socket; a batch goes out in one sendmsg
-// and every ACK is read and matched by sequence number. Extended ACKs are on, so kernel reasons
-// appear in errors ("... : Invalid argument (kernel: Unknown device type)").
+// and every ACK is read and matched by sequence number (large batches go in windows of 128
+// requests, so unread ACKs never overflow the receive buffer). Extended ACKs are on, so kernel
+// reasons appear in errors ("... : Invalid argument (kernel: Unknown device type)").
 //
 //   ASSIGN_OR_RETURN(netns::Netns pod_ns, netns::Netns::Open(netns_path));
 //   ASSIGN_OR_RETURN(std::unique_ptr<LinuxNetlink> nl, LinuxNetlink::Open(pod_ns));
@@ -45,6 +46,8 @@ class LinuxNetlink final : public Netlink {
   // Sends one request and collects every reply message of its sequence up to the final ACK
   // (non-dump) or NLMSG_DONE (dump). The reply bytes are the concatenated messages.
   base::StatusOr<std::vector<uint8_t>> Query(const Request& request);
+  // Sends up to kWindow requests and reads their ACKs into `results`. REQUIRES: mu_ held.
+  base::Status ExecuteWindow(std::span<const Request> requests, std::span<base::Status> results);
   base::Status Send(std::span<const uint8_t> bytes, const std::string& what);
 
   std::mutex mu_;
