@@ -14,7 +14,10 @@ namespace knet::apiserver {
 
 namespace {
 
-constexpr int kMaxConflictRetries = 10;
+// kube-apiserver retries storage conflicts without a bound; 10 was too few for 8 concurrent
+// patchers (a patch without a resourceVersion then failed with 409). A bound still guards
+// against a conflict that can never resolve.
+constexpr int kMaxConflictRetries = 100;
 
 std::mt19937_64& Rng() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -248,7 +251,18 @@ Result<Stored> Registry::Update(const ResourceInfo& r, std::string_view ns, std:
     return old.error();
   }
   const std::string& rv = api::MetaOf(obj).resource_version;
-  if (!rv.empty() && rv != std::to_string(current.mod_revision)) {
+  if (rv.empty()) {
+    // No resourceVersion: an unconditional update (kube-apiserver's AllowUnconditionalUpdate),
+    // applied over whatever is stored and retried on storage conflicts, never a 409.
+    return GuaranteedUpdate(
+        r, ns, name,
+        [&obj](api::Object& o) -> std::optional<ApiError> {
+          o = obj;
+          return std::nullopt;
+        },
+        opts);
+  }
+  if (rv != std::to_string(current.mod_revision)) {
     return Conflict(r, name,
                     "the object has been modified; please apply your changes to the latest "
                     "version and try again");
