@@ -231,8 +231,10 @@ StatusOr<IpamConfig> ParseIpamConfig(const nlohmann::json& ipam, std::string_vie
         const std::string path = set_path + "[" + std::to_string(j) + "]";
         ASSIGN_OR_RETURN(Range r, ParseRange(set[j], path));
         if (!rs.ranges.empty() && r.subnet.family() != rs.family()) {
-          return InvalidArgumentError(path + ".subnet: " + r.subnet.ToString() +
-                                      " mixes address families within range set " + set_path);
+          std::string msg = path;
+          msg += ".subnet: " + r.subnet.ToString();
+          msg += " mixes address families within range set " + set_path;
+          return InvalidArgumentError(std::move(msg));
         }
         rs.ranges.push_back(r);
       }

@@ -94,7 +94,7 @@ class HostLocalStore::LockGuard {
   int fd_;
 };
 
-StatusOr<HostLocalStore> HostLocalStore::Open(const std::string& dir, StoreOptions options) {
+StatusOr<HostLocalStore> HostLocalStore::Open(const std::string& dir, const StoreOptions& options) {
   RETURN_IF_ERROR(MkdirAll(dir));
   std::string boot_id = options.boot_id;
   if (boot_id.empty()) {
@@ -196,13 +196,10 @@ StatusOr<std::vector<Reservation>> HostLocalStore::LoadAndReclaim(
     std::optional<std::string> text = ipam_internal::ReadSmallFile(dir_ + "/" + name);
     if (!text) continue;  // removed meanwhile (only possible without the lock)
     StatusOr<Reservation> r = ipam_internal::ParseReservation(*ip, *text);
-    bool drop = false;
-    if (!r.ok()) {
-      drop = true;  // empty or garbled: an interrupted write before a power loss
-    } else if (IsStale(*r)) {
-      drop = true;
-    } else if (keep != nullptr &&
-               std::find(keep->begin(), keep->end(), r->attachment) == keep->end()) {
+    // An empty or garbled file is an interrupted write before a power loss.
+    bool drop = !r.ok() || IsStale(*r);
+    if (!drop && keep != nullptr &&
+        std::find(keep->begin(), keep->end(), r->attachment) == keep->end()) {
       // Not in the runtime's list. A pending reservation that survived IsStale belongs to an ADD
       // still running in this boot: the runtime cannot list it yet, so keep it.
       drop = r->state != ReservationState::kPending;

@@ -99,7 +99,8 @@ class HostLocalStore {
  public:
   // Opens (creating it and its parents, mode 0755, if needed) the store in `dir`.
   // Errors: the errno of mkdir/open with the path; Internal if the boot id cannot be read.
-  static base::StatusOr<HostLocalStore> Open(const std::string& dir, StoreOptions options = {});
+  static base::StatusOr<HostLocalStore> Open(const std::string& dir,
+                                             const StoreOptions& options = {});
 
   HostLocalStore(HostLocalStore&& other) noexcept;
   HostLocalStore& operator=(HostLocalStore&& other) noexcept;
