@@ -4,12 +4,14 @@
 #include "kernel/netlink/linux_netlink.h"
 
 #include <linux/neighbour.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -61,6 +63,44 @@ std::string RunCommand(const std::string& command) {
   while (fgets(buf.data(), static_cast<int>(buf.size()), p) != nullptr) out += buf.data();
   pclose(p);
   return out;
+}
+
+// Sends one UDP datagram from namespace `from` to `to_ip` (an address in namespace `to`) and checks
+// that it arrives. Both sockets are created inside the test's own namespaces.
+void ExpectDatagramArrives(const netns::Netns& to, const netns::Netns& from,
+                           const base::IPAddress& to_ip) {
+  int receiver = -1;
+  uint16_t port = 0;
+  auto bound = netns::RunIn(to, [&]() -> base::Status {
+    receiver = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage addr{};
+    socklen_t len = to_ip.ToSockaddr(0, &addr);
+    if (receiver < 0 || bind(receiver, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+      return base::ErrnoError(errno, "binding the receiver");
+    }
+    len = sizeof(addr);
+    getsockname(receiver, reinterpret_cast<sockaddr*>(&addr), &len);
+    (void)base::IPAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len, &port);
+    return base::OkStatus();
+  });
+  ASSERT_TRUE(bound.ok()) << bound.ToString();
+  auto sent = netns::RunIn(from, [&]() -> base::Status {
+    int sender = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage addr{};
+    socklen_t len = to_ip.ToSockaddr(port, &addr);
+    ssize_t n = sendto(sender, "knet", 4, 0, reinterpret_cast<sockaddr*>(&addr), len);
+    int err = errno;
+    close(sender);
+    if (n != 4) return base::ErrnoError(err, "sending the datagram");
+    return base::OkStatus();
+  });
+  EXPECT_TRUE(sent.ok()) << sent.ToString();
+  pollfd pfd{receiver, POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1) << "no datagram within 5 s";
+  char buf[8] = {};
+  EXPECT_EQ(recv(receiver, buf, sizeof(buf), 0), 4);
+  EXPECT_EQ(std::string(buf, 4), "knet");
+  close(receiver);
 }
 
 class LinuxNetlinkTest : public ::testing::Test {
@@ -202,6 +242,9 @@ TEST_F(LinuxNetlinkTest, BridgeVethAddressesRoutesNeighbours) {
   ASSERT_NE(found, neighbors->end());
   EXPECT_EQ(found->mac, bridge_mac);
   EXPECT_EQ(found->state, NUD_PERMANENT);
+
+  // Traffic crosses the pair: a datagram from the pod namespace reaches the bridge's address.
+  ExpectDatagramArrives(a_->ns(), b_->ns(), Ip("10.99.0.1"));
 
   // Deletes, then the same deletes again are NotFound.
   ASSERT_TRUE(b.DeleteNeighbor(n, "eth0").ok());
