@@ -154,7 +154,9 @@ base::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ServerConfig& 
   // State.
   std::string url =
       config.store_url.empty() ? "sqlite://" + config.data_dir + "/state.db" : config.store_url;
-  auto st = store::OpenStore(url);
+  store::StoreOptions store_opts;
+  store_opts.compaction_interval = std::chrono::seconds(config.compaction_interval_seconds);
+  auto st = store::OpenStore(url, store_opts);
   if (!st.ok()) {
     return base::UnavailableError("opening store " + url + ": " +
                                   std::string(st.status().message()));

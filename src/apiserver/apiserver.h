@@ -35,6 +35,8 @@ struct ServerConfig {
   // Watch-cache events kept for watches that resume from a revision (older: 410 Gone).
   size_t watch_cache_window = 100000;
   int watch_bookmark_interval_seconds = 30;  // allowWatchBookmarks watches get one this often
+  // The store keeps at least this much history (then a continue token or an old revision is 410).
+  int compaction_interval_seconds = 300;
 };
 
 class ApiServer {

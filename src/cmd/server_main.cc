@@ -68,6 +68,10 @@ void RegisterServer(CLI::App& app) {
                   "Seconds between BOOKMARK events on allowWatchBookmarks watches")
       ->group("")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--compaction-interval", config->compaction_interval_seconds,
+                  "Seconds of store history kept (then continue tokens expire); 0: never compact")
+      ->group("")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([config] {
     config->knet_version = kGitVersion;
     int rc = RunServer(*config);
