@@ -436,6 +436,46 @@ class WatchTest(SharedServerTest):
         self.assertEqual([e for e in events if e["type"] == "BOOKMARK"], [])
 
 
+class CompactionTest(SharedServerTest):
+    extra_args = ("--compaction-interval", "1")
+
+    def test_a_continue_token_past_compaction_is_410_expired(self):
+        ns = unique("compacted")
+        make_namespace(self, self.c, ns)
+        for i in range(3):
+            self.assertEqual(
+                self.c.request("POST", LEASES % ns, lease("l%d" % i, ns=ns)).status, 201)
+        first = self.c.request("GET", LEASES % ns + "?limit=1").json()
+        cont, rv = first["metadata"]["continue"], first["metadata"]["resourceVersion"]
+        # A write after the page, then the store compacts past it within two intervals.
+        self.assertEqual(self.c.request("POST", LEASES % ns, lease("late", ns=ns)).status, 201)
+        deadline = time.monotonic() + 30
+        while True:
+            r = self.c.request("GET", LEASES % ns + "?limit=1&continue=" + cont)
+            if r.status != 200 or time.monotonic() > deadline:
+                break
+            self.assertEqual(r.json()["metadata"]["resourceVersion"], rv)
+            self.assertNotIn("late", [i["metadata"]["name"] for i in r.json()["items"]])
+            time.sleep(0.2)  # polling the compactor, with a deadline
+        s = status_of(self, r, 410, "Expired")
+        self.assertIn("The provided continue parameter is too old", s["message"])
+        r = self.c.request("GET", LEASES % ns + "?resourceVersionMatch=Exact&resourceVersion=" + rv)
+        s = status_of(self, r, 410, "Expired")
+        self.assertIn("too old", s["message"])
+        # A new list starts over and sees everything, and watches still work.
+        r = self.c.request("GET", LEASES % ns + "?limit=10")
+        self.assertEqual([i["metadata"]["name"] for i in r.json()["items"]],
+                         ["l0", "l1", "l2", "late"])
+        now = r.json()["metadata"]["resourceVersion"]
+        self.assertEqual(self.c.request("DELETE", LEASES % ns + "/late").status, 200)
+        status, events = self.c.stream_lines(
+            LEASES % ns + "?watch=true&timeoutSeconds=1&resourceVersion=" + now)
+        self.assertEqual(status, 200, events)
+        self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in events],
+                         [("DELETED", "late")])
+        self.assertServing()
+
+
 class BadInputTest(SharedServerTest):
     def post_lease(self, body, query="", content_type="application/json", token=None):
         kw = {} if token is None else {"token": token}
