@@ -110,6 +110,11 @@ http::Response DeleteResponse(const ResourceInfo& r, const DeleteOutcome& out,
     int code = opts.propagation_policy == "Foreground" ? 202 : 200;
     return JsonResponse(code, api::EncodeObject(out.remaining->object));
   }
+  // Upstream's pod store sets ReturnDeletedObject: a pod deleted at once comes back as the Pod
+  // (the Python client decodes delete_namespaced_pod's answer as a V1Pod), other kinds as Status.
+  if (r.group.empty() && r.resource == "pods") {
+    return JsonResponse(200, api::EncodeObject(out.deleted.object));
+  }
   const api::ObjectMeta& m = api::MetaOf(out.deleted.object);
   return JsonResponse(200, SuccessStatus(r, m.name, m.uid));
 }
