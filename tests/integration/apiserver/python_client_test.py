@@ -83,6 +83,14 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual([p.metadata.name for p in rest.items], ["gamma"])
         self.assertFalse(rest.metadata._continue)
 
+        # Deleting a pod answers with the Pod, as upstream's pod store does.
+        deleted = self.v1.delete_namespaced_pod("gamma", self.ns, grace_period_seconds=0)
+        self.assertEqual((deleted.kind, deleted.metadata.name, deleted.metadata.namespace),
+                         ("Pod", "gamma", self.ns))
+        self.assertEqual(deleted.spec.containers[0].image, "busybox:1.36")
+        self.assertEqual([p.metadata.name for p in self.v1.list_namespaced_pod(self.ns).items],
+                         ["alpha", "beta"])
+
         # Errors come back as ApiException with the Status code.
         with self.assertRaises(ApiException) as e:
             self.v1.create_namespaced_pod(self.ns, pod("alpha"))
