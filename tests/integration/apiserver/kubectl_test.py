@@ -167,6 +167,76 @@ class KubectlTest(unittest.TestCase):
         p = self.kubectl_fails("get", "pod", "no-such-pod")
         self.assertIn('Error from server (NotFound): pods "no-such-pod" not found', p.stderr)
 
+    def test_reapply_changed_manifest_set_image_replace_diff_and_delete_by_file(self):
+        with open(manifest("web-app.yaml")) as f:
+            original = f.read()
+        self.kubectl("apply", "-f", "-", input=original)
+        changed = original.replace("nginx:1.27", "nginx:1.29")
+        out = self.kubectl("apply", "-f", "-", input=changed).stdout
+        self.assertEqual(out.splitlines(), ["deployment.apps/web configured",
+                                            "service/web unchanged", "pod/web-pod configured"])
+        self.assertEqual(self.jsonpath("pod", "web-pod", "{.spec.containers[0].image}"),
+                         "nginx:1.29")
+
+        # kubectl diff asks the server for a dry-run patch: exit 1 and a unified diff when the
+        # manifest differs from the live objects, exit 0 when not; nothing is written.
+        p = self.kubectl("diff", "-f", "-", input=original, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stdout, r"\n-      - image: nginx:1\.29\n")
+        self.assertRegex(p.stdout, r"\n\+      - image: nginx:1\.27\n")
+        self.assertEqual(self.jsonpath("deployment", "web",
+                                       "{.spec.template.spec.containers[0].image}"), "nginx:1.29")
+        p = self.kubectl("diff", "-f", "-", input=changed, check=False)
+        self.assertEqual((p.returncode, p.stdout), (0, ""), p.stderr)
+
+        out = self.kubectl("set", "image", "deployment/web", "nginx=nginx:1.30").stdout
+        self.assertEqual(out.strip(), "deployment.apps/web image updated")
+        self.assertEqual(self.jsonpath("deployment", "web",
+                                       "{.spec.template.spec.containers[*].image}"),
+                         "nginx:1.30 busybox:1.36")
+
+        live = self.kubectl("get", "service", "web", "-o", "yaml").stdout
+        out = self.kubectl("replace", "-f", "-",
+                           input=live.replace("    app: web\n  sessionAffinity",
+                                              "    app: api\n  sessionAffinity")).stdout
+        self.assertEqual(out.strip(), "service/web replaced")
+        self.assertEqual(self.jsonpath("service", "web", "{.spec.selector.app}"), "api")
+        # A replace from a stale copy conflicts.
+        p = self.kubectl_fails("replace", "-f", "-", input=live)
+        self.assertIn("Operation cannot be fulfilled on services \"web\"", p.stderr)
+
+        out = self.kubectl("delete", "-f", manifest("web-app.yaml")).stdout
+        self.assertEqual(out.splitlines(), ['deployment.apps "web" deleted',
+                                            'service "web" deleted', 'pod "web-pod" deleted'])
+        self.assertEqual(self.kubectl("get", "all", "-o", "name").stdout, "")
+
+    def test_events_through_get_events_and_kubectl_events(self):
+        self.kubectl("create", "-f", "-", input=pod_yaml("evented"))
+        uid = self.jsonpath("pod", "evented", "{.metadata.uid}")
+        for i, (reason, kind, count) in enumerate([("Scheduled", "Normal", 1),
+                                                   ("BackOff", "Warning", 3)]):
+            self.kubectl("create", "-f", "-", input=json.dumps({
+                "apiVersion": "v1", "kind": "Event", "metadata": {"name": "evented.%d" % i},
+                "involvedObject": {"kind": "Pod", "name": "evented", "namespace": self.ns,
+                                   "uid": uid, "apiVersion": "v1"},
+                "reason": reason, "message": "event number %d" % i, "type": kind,
+                "count": count, "source": {"component": "kubelet"},
+                "firstTimestamp": "2026-01-01T00:00:0%dZ" % i,
+                "lastTimestamp": "2026-01-01T00:01:0%dZ" % i}))
+        rows = table(self.kubectl("get", "events").stdout)
+        self.assertEqual(rows[0], ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"])
+        self.assertEqual([r[1:] for r in rows[1:]],
+                         [["Normal", "Scheduled", "pod/evented", "event", "number", "0"],
+                          ["Warning", "BackOff", "pod/evented", "event", "number", "1"]])
+        out = self.kubectl("get", "events", "--field-selector",
+                           "involvedObject.name=evented,type=Warning", "-o", "wide").stdout
+        self.assertIn("COUNT", out.splitlines()[0])
+        self.assertEqual([r[-1] for r in table(out)[1:]], ["evented.1"])
+        out = self.kubectl("events", "--for", "pod/evented", "--types=Warning").stdout
+        self.assertRegex(out, r"\(x3 over \S+\)\s+Warning\s+BackOff\s+Pod/evented\s+"
+                              r"event number 1")
+        self.assertNotIn("Scheduled", out)
+
     # --- get -w --------------------------------------------------------------------------------
 
     def test_get_watch_streams_changes_then_stops_on_timeout(self):
