@@ -37,7 +37,8 @@ class FakeNetlink final : public Netlink {
   FakeNetlink();
 
   // Requests whose link is in namespace `netns_fd` (IFLA_NET_NS_FD) go to `other`, which must
-  // outlive this fake.
+  // outlive this fake. A request without IFLA_NET_NS_FD stays here; one naming this fake's own
+  // namespace needs AddNamespace(fd, this). An unregistered descriptor fails with EBADF.
   void AddNamespace(int netns_fd, FakeNetlink* other);
   // The next request whose description contains `substring` fails with `err` without effect
   // (fault injection, e.g. for rollback tests). Each call arms one failure.

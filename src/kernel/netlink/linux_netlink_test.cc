@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "kernel/netns/netns.h"
@@ -354,6 +356,27 @@ TEST_F(LinuxNetlinkTest, ErrorsNameWhatFailed) {
   auto veth = a.CreateVeth({.name = "v0", .peer_name = "lo", .peer_netns_fd = b_->ns().fd()});
   EXPECT_EQ(veth.code(), StatusCode::kAlreadyExists) << veth.ToString();
   EXPECT_EQ(a.GetLink("v0").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LinuxNetlinkTest, ConcurrentCallersShareOneSocket) {
+  constexpr int kThreads = 4, kEach = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string name = "cb" + std::to_string(t) + "-" + std::to_string(i);
+        if (!nl_a_->CreateBridge({.name = name}).ok()) ++failures;
+        if (!nl_a_->GetLink(name).ok()) ++failures;
+        if (!nl_a_->ListLinks().ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto links = nl_a_->ListLinks();
+  ASSERT_TRUE(links.ok());
+  EXPECT_EQ(links->size(), 1u + kThreads * kEach);
 }
 
 TEST_F(LinuxNetlinkTest, ManyRequestsInOneBatch) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -39,6 +40,10 @@ std::string PathFor(std::string_view name_or_path) {
 // iproute2's netns_add: /run/netns must be a shared mount point so that namespaces mounted later
 // propagate to mount namespaces created after it (and unmounts propagate back).
 Status PrepareRunDir() {
+  // Serialises this process's Creates, so two of them never both bind mount the directory (the
+  // race iproute2 has). Other processes can still race; a doubled bind mount is harmless.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   const std::string dir(kRunDir);
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return SysError(errno, "creating " + dir);

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -103,6 +105,28 @@ TEST_F(NetnsTest, BadNamesAndPaths) {
   auto not_ns = Netns::Open("/proc/self/status");
   EXPECT_EQ(not_ns.status().code(), StatusCode::kInvalidArgument) << not_ns.status().ToString();
   EXPECT_EQ(Netns::Open("/proc/self/ns/net").status().code(), StatusCode::kOk);
+}
+
+TEST_F(NetnsTest, ConcurrentCreatesAndDeletes) {
+  constexpr int kThreads = 8;
+  std::vector<std::string> names;
+  for (int i = 0; i < kThreads; ++i) names.push_back(UniqueName("par"));
+  std::vector<NetnsGuard> guards;
+  for (const auto& n : names) guards.push_back(NetnsGuard{n});
+  std::vector<base::Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto ns = Create(names[static_cast<size_t>(i)]);
+      results[static_cast<size_t>(i)] = ns.status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_TRUE(results[static_cast<size_t>(i)].ok()) << results[static_cast<size_t>(i)].ToString();
+    EXPECT_TRUE(Netns::Open(names[static_cast<size_t>(i)]).ok());
+    EXPECT_TRUE(Delete(names[static_cast<size_t>(i)]).ok());
+  }
 }
 
 TEST(NetnsUnprivilegedTest, RunInClosedNamespaceFails) {
