@@ -9,6 +9,7 @@ import concurrent.futures
 import json
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -54,7 +55,13 @@ class SharedServerTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.c.close()
-        cls.server.cleanup()
+        try:
+            # A clean exit: no sanitizer report (leaks, UB) after all this abuse.
+            rc = cls.server.stop()
+            if rc != 0:
+                raise AssertionError("knet server exited with %d:\n%s" % (rc, cls.server.log()))
+        finally:
+            cls.server.cleanup()
 
     def assertServing(self):
         """A good request still succeeds (on a fresh connection as well as the kept one)."""
@@ -562,6 +569,60 @@ class BadInputTest(SharedServerTest):
             self.assertIn("nesting deeper than 200 levels", s["message"])
         self.assertServing()
 
+    def test_connection_level_abuse_leaves_the_server_serving(self):
+        host, port = self.c.url.hostname, self.c.url.port
+
+        def tls():
+            raw = socket.create_connection((host, port), timeout=10)
+            return self.c.ctx.wrap_socket(raw, server_hostname=host)
+
+        head = ("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                "Content-Type: application/json\r\n" % (LEASES % "default", self.server.token))
+        # Expect: 100-continue with an oversized body: 413 at once, nothing to upload.
+        t = tls()
+        try:
+            t.sendall((head + "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                       % (5 << 20)).encode())
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = t.recv(4096)
+                self.assertTrue(chunk, got)
+                got += chunk
+            self.assertTrue(got.startswith(b"HTTP/1.1 413 "), got)
+        finally:
+            t.close()
+        # Expect: 100-continue with a small body: 100 Continue, then the answer.
+        body = json.dumps(lease(unique("expect"))).encode()
+        t = tls()
+        try:
+            t.sendall((head + "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                       % len(body)).encode())
+            self.assertTrue(t.recv(4096).startswith(b"HTTP/1.1 100 Continue\r\n"))
+            t.sendall(body)
+            self.assertTrue(t.recv(4096).startswith(b"HTTP/1.1 201 "))
+        finally:
+            t.close()
+        # A body cut short, a connection that speaks plain HTTP to the TLS port, and 200
+        # connections stuck half-way through their request head.
+        t = tls()
+        t.sendall((head + "Content-Length: 1000\r\n\r\n{\"a\":").encode())
+        t.close()
+        raw = socket.create_connection((host, port), timeout=10)
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.close()
+        stuck = []
+        try:
+            for _ in range(200):
+                stuck.append(tls())
+                stuck[-1].sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n")
+            start = time.monotonic()
+            self.assertServing()
+            self.assertLess(time.monotonic() - start, 5)
+        finally:
+            for t in stuck:
+                t.close()
+        self.assertServing()
+
     def test_wrong_content_type_is_415(self):
         r = self.post_lease(json.dumps(lease(unique("plain"))), content_type="text/plain")
         s = status_of(self, r, 415, "UnsupportedMediaType")
@@ -703,6 +764,29 @@ class RestartTest(unittest.TestCase):
                     old_ca = f.read()
                 old_token = s.token
                 c.close()
+                # SIGTERM with watches open: they end, and the server exits cleanly and soon.
+                ended = []
+                started = threading.Semaphore(0)
+
+                def watch():
+                    w = RawClient(s)
+                    ended.append(w.stream_lines(LEASES % "default" + "?watch=true", timeout=30,
+                                                on_line=lambda e: started.release()))
+
+                watchers = [threading.Thread(target=watch) for _ in range(3)]
+                for t in watchers:
+                    t.start()
+                for _ in watchers:
+                    self.assertTrue(started.acquire(timeout=20))  # each has its first event
+                start = time.monotonic()
+                self.assertEqual(s.stop(), 0, s.log())
+                self.assertLess(time.monotonic() - start, 10)
+                for t in watchers:
+                    t.join(20)
+                self.assertEqual(len(ended), 3)
+                for status, events in ended:
+                    self.assertEqual(status, 200)
+                    self.assertIn("kept", [e["object"]["metadata"]["name"] for e in events])
             with KnetServer(data_dir=d) as s:
                 with open(s.ca_file, "rb") as f:
                     self.assertEqual(f.read(), old_ca)

@@ -96,9 +96,10 @@ class RawClient:
                 raise
         raise AssertionError("unreachable")
 
-    def stream_lines(self, path, token=DEFAULT, timeout=60):
+    def stream_lines(self, path, token=DEFAULT, timeout=60, on_line=None):
         """GET a watch on a new connection; returns (status, list of decoded JSON lines or the
-        error body) once the server ends the response."""
+        error body) once the server ends the response. on_line(event) is called as each
+        arrives."""
         c = self.connect(timeout=timeout)
         try:
             c.request("GET", path, headers=self.headers_for(None, token, None))
@@ -111,6 +112,8 @@ class RawClient:
                 if not line:
                     return r.status, lines
                 lines.append(json.loads(line))
+                if on_line is not None:
+                    on_line(lines[-1])
         finally:
             c.close()
 
