@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -356,6 +357,83 @@ TEST_F(LinuxNetlinkTest, ErrorsNameWhatFailed) {
   auto veth = a.CreateVeth({.name = "v0", .peer_name = "lo", .peer_netns_fd = b_->ns().fd()});
   EXPECT_EQ(veth.code(), StatusCode::kAlreadyExists) << veth.ToString();
   EXPECT_EQ(a.GetLink("v0").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LinuxNetlinkTest, RouteAttributesAndIPv6) {
+  Netlink& b = *nl_b_;
+  ASSERT_TRUE(b.CreateVeth({.name = "r0", .peer_name = "r1"}).ok());
+  auto r0 = b.GetLink("r0");
+  auto r1 = b.GetLink("r1");
+  ASSERT_TRUE(r0.ok());
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r0->peer_index, r1->index);
+  Address v4{.link_index = r0->index, .ip = Ip("10.95.0.2"), .prefix_len = 24};
+  Address v6{.link_index = r0->index, .ip = Ip("fd95::2"), .prefix_len = 64, .nodad = true};
+  auto setup =
+      b.Execute({SetLinkUpRequest(r0->index, true, "r0"), SetLinkUpRequest(r1->index, true, "r1"),
+                 AddAddressRequest(v4, "r0"), AddAddressRequest(v6, "r0")});
+  ASSERT_TRUE(setup.ok()) << setup.ToString();
+
+  Route linked{.dst = Net("10.94.0.0/24"), .link_index = r0->index, .src = Ip("10.95.0.2")};
+  Route table100{.dst = Net("10.93.0.0/16"), .gateway = Ip("10.95.0.1"), .table = 100};
+  Route table1000{.dst = Net("10.92.0.0/16"),
+                  .gateway = Ip("10.95.0.1"),
+                  .link_index = r0->index,
+                  .table = 1000,
+                  .metric = 50};
+  Route def6{.dst = Net("::/0"), .gateway = Ip("fd95::1"), .link_index = r0->index};
+  auto added = b.Execute({AddRouteRequest(linked, "r0"), AddRouteRequest(table100),
+                          AddRouteRequest(table1000, "r0"), AddRouteRequest(def6, "r0")});
+  ASSERT_TRUE(added.ok()) << added.ToString();
+
+  auto v4routes = b.ListRoutes(AF_INET);
+  ASSERT_TRUE(v4routes.ok()) << v4routes.status().ToString();
+  auto find = [](const std::vector<Route>& routes, const base::Cidr& dst, uint32_t table) {
+    auto it = std::find_if(routes.begin(), routes.end(),
+                           [&](const Route& r) { return r.dst == dst && r.table == table; });
+    return it == routes.end() ? std::optional<Route>() : std::optional<Route>(*it);
+  };
+  auto got_linked = find(*v4routes, linked.dst, kMainTable);
+  ASSERT_TRUE(got_linked.has_value());
+  EXPECT_EQ(got_linked->scope, RT_SCOPE_LINK);
+  EXPECT_EQ(got_linked->src, Ip("10.95.0.2"));
+  EXPECT_FALSE(got_linked->gateway.has_value());
+  auto got100 = find(*v4routes, table100.dst, 100);
+  ASSERT_TRUE(got100.has_value());
+  EXPECT_EQ(got100->gateway, Ip("10.95.0.1"));
+  EXPECT_EQ(got100->link_index, r0->index);  // the kernel resolved the device
+  auto got1000 = find(*v4routes, table1000.dst, 1000);
+  ASSERT_TRUE(got1000.has_value());
+  EXPECT_EQ(got1000->metric, 50u);
+  EXPECT_FALSE(find(*v4routes, table100.dst, kMainTable).has_value());
+
+  auto v6routes = b.ListRoutes(AF_INET6);
+  ASSERT_TRUE(v6routes.ok()) << v6routes.status().ToString();
+  auto got6 = find(*v6routes, def6.dst, kMainTable);
+  ASSERT_TRUE(got6.has_value());
+  EXPECT_EQ(got6->gateway, Ip("fd95::1"));
+  auto v6addrs = b.ListLinkAddresses(r0->index, AF_INET6);
+  ASSERT_TRUE(v6addrs.ok());
+  EXPECT_NE(std::find(v6addrs->begin(), v6addrs->end(), v6), v6addrs->end());
+
+  // A gateway that is not on any connected subnet needs onlink.
+  Route far{.dst = Net("10.91.0.0/24"), .gateway = Ip("10.90.0.1"), .link_index = r0->index};
+  auto unreachable = b.AddRoute(far, "r0");
+  EXPECT_EQ(unreachable.code(), StatusCode::kFailedPrecondition) << unreachable.ToString();
+  EXPECT_EQ(unreachable.sys_errno(), ENETUNREACH);
+  far.onlink = true;
+  EXPECT_TRUE(b.AddRoute(far, "r0").ok());
+
+  ASSERT_TRUE(b.Execute({DeleteRouteRequest(table100), DeleteRouteRequest(table1000, "r0"),
+                         DeleteRouteRequest(def6, "r0")})
+                  .ok());
+  EXPECT_EQ(b.DeleteRoute(table100).code(), StatusCode::kNotFound);
+  // Deleting the link takes its addresses and routes with it.
+  ASSERT_TRUE(b.DeleteLink("r0").ok());
+  EXPECT_EQ(b.GetLink("r1").status().code(), StatusCode::kNotFound);
+  auto after = b.ListRoutes(AF_INET);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(find(*after, linked.dst, kMainTable).has_value());
 }
 
 TEST_F(LinuxNetlinkTest, ConcurrentCallersShareOneSocket) {
