@@ -78,7 +78,7 @@ Status FakeNetlink::Execute(std::span<const Request> requests) {
       err = armed->second;
       failures_.erase(armed);
     } else {
-      err = Apply(r);
+      err = r.valid() ? Apply(r) : EINVAL;
     }
     if (err != 0 && first.ok()) first = NetlinkError(err, r.what());
   }

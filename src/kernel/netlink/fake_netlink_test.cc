@@ -146,6 +146,11 @@ TEST(FakeNetlinkTest, BatchContinuesAfterAFailureAndReportsTheFirst) {
   EXPECT_EQ(nl.requests().size(), 4u);
 }
 
+TEST(FakeNetlinkTest, MalformedRequestIsInvalidArgument) {
+  FakeNetlink nl;
+  EXPECT_EQ(nl.Execute({Request({1, 2, 3}, "junk")}).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(FakeNetlinkTest, InjectedFailure) {
   FakeNetlink nl;
   nl.FailNext("creating bridge", ENOMEM);

@@ -97,6 +97,9 @@ Status LinuxNetlink::Send(std::span<const uint8_t> bytes, const std::string& wha
 }
 
 Status LinuxNetlink::Execute(std::span<const Request> requests) {
+  for (const Request& r : requests) {
+    if (!r.valid()) return base::InvalidArgumentError(r.what() + ": malformed request bytes");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Status> results(requests.size());
   for (size_t start = 0; start < requests.size(); start += kWindow) {
@@ -148,6 +151,7 @@ Status LinuxNetlink::ExecuteWindow(std::span<const Request> requests,
 }
 
 StatusOr<std::vector<uint8_t>> LinuxNetlink::Query(const Request& request) {
+  if (!request.valid()) return base::InvalidArgumentError(request.what() + ": malformed request");
   const bool dump = (request.flags() & NLM_F_DUMP) == NLM_F_DUMP;
   for (int attempt = 0;; ++attempt) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -345,6 +345,8 @@ TEST_F(LinuxNetlinkTest, ErrorsNameWhatFailed) {
   EXPECT_EQ(no_dev.message().rfind("adding address 10.1.1.1/24 to ghost0: ", 0), 0u);
   EXPECT_EQ(a.DeleteLink("ghost0").code(), StatusCode::kNotFound);
 
+  EXPECT_EQ(a.Execute({Request({1, 2, 3}, "junk")}).code(), StatusCode::kInvalidArgument);
+
   // A batch reports the first failure and still applies the rest.
   auto br = a.GetLink("br1");
   ASSERT_TRUE(br.ok());

@@ -15,6 +15,7 @@
 #include <linux/netlink.h>
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,10 +38,18 @@ class Request {
   std::span<const uint8_t> bytes() const { return bytes_; }
   // "creating bridge cni0", for error messages.
   const std::string& what() const { return what_; }
-  // The header (the buffer is heap-allocated, so suitably aligned).
-  const nlmsghdr& header() const { return *reinterpret_cast<const nlmsghdr*>(bytes_.data()); }
+  // A copy of the header; all zero if the bytes are shorter than one.
+  nlmsghdr header() const {
+    nlmsghdr h{};
+    if (bytes_.size() >= sizeof(h)) std::memcpy(&h, bytes_.data(), sizeof(h));
+    return h;
+  }
   uint16_t type() const { return header().nlmsg_type; }
   uint16_t flags() const { return header().nlmsg_flags; }
+  // True when the bytes hold exactly one message (a header whose nlmsg_len is the size).
+  bool valid() const {
+    return bytes_.size() >= sizeof(nlmsghdr) && header().nlmsg_len == bytes_.size();
+  }
 
  private:
   std::vector<uint8_t> bytes_;

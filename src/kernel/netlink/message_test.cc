@@ -271,6 +271,16 @@ TEST(MessageTest, NeighborsAndFdb) {
   EXPECT_EQ(ParseNeighbors(DeleteNeighborRequest(fdb).bytes())->front().mac, mac);
 }
 
+TEST(MessageTest, RequestValidity) {
+  EXPECT_TRUE(SetMtuRequest(2, 1500).valid());
+  Request short_bytes({1, 2, 3}, "junk");
+  EXPECT_FALSE(short_bytes.valid());
+  EXPECT_EQ(short_bytes.type(), 0);
+  std::vector<uint8_t> wrong_len = Bytes(SetMtuRequest(2, 1500));
+  wrong_len[0] = 200;
+  EXPECT_FALSE(Request(wrong_len, "x").valid());
+}
+
 TEST(MessageTest, Queries) {
   Request dump = DumpLinksRequest();
   EXPECT_EQ(dump.type(), RTM_GETLINK);

@@ -47,6 +47,7 @@ struct Link {
   std::optional<VxlanInfo> vxlan;
 
   bool up() const { return (flags & IFF_UP) != 0; }
+  friend bool operator==(const Link&, const Link&) = default;
 };
 
 // An interface address (RTM_NEWADDR): 10.244.0.1/24 on link 3.
