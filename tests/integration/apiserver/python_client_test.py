@@ -166,6 +166,23 @@ class PythonClientTest(unittest.TestCase):
                          [("ADDED", "first"), ("ADDED", "third")])
         self.assertNotEqual(second.metadata.uid, first.metadata.uid)
 
+    def test_label_selected_watch_sees_objects_enter_and_leave_the_selection(self):
+        start = self.v1.list_namespaced_pod(self.ns).metadata.resource_version
+        self.v1.create_namespaced_pod(self.ns, pod("a", {"team": "x"}))
+        self.v1.create_namespaced_pod(self.ns, pod("b", {"team": "y"}))
+        self.v1.patch_namespaced_pod("a", self.ns, {"metadata": {"labels": {"team": "y"}}})
+        self.v1.patch_namespaced_pod("b", self.ns, {"metadata": {"labels": {"team": "x"}}})
+        self.v1.patch_namespaced_pod("b", self.ns, {"metadata": {"labels": {"more": "1"}}})
+        self.v1.delete_namespaced_pod("b", self.ns, grace_period_seconds=0)
+        self.v1.delete_namespaced_pod("a", self.ns, grace_period_seconds=0)
+        # Leaving the selection is DELETED (with the new labels), entering it is ADDED.
+        events = self.stream(label_selector="team=x", resource_version=start, timeout_seconds=1)
+        self.assertEqual([(t, o.metadata.name, o.metadata.labels) for t, o in events],
+                         [("ADDED", "a", {"team": "x"}), ("DELETED", "a", {"team": "y"}),
+                          ("ADDED", "b", {"team": "x"}),
+                          ("MODIFIED", "b", {"team": "x", "more": "1"}),
+                          ("DELETED", "b", {"team": "x", "more": "1"})])
+
     def test_events_are_listed_in_creation_order_and_by_involved_object(self):
         a = self.v1.create_namespaced_pod(self.ns, pod("pod-a"))
         b = self.v1.create_namespaced_pod(self.ns, pod("pod-b"))
