@@ -246,7 +246,12 @@ Result<Stored> Registry::Update(const ResourceInfo& r, std::string_view ns, std:
         return BadRequest("the name of the object (" + api::MetaOf(obj).name +
                           ") does not match the name on the URL (" + std::string(name) + ")");
       }
-      return Create(r, ns, std::move(obj), opts);
+      auto created = Create(r, ns, obj, opts);
+      // Another PUT created it first: like kube-apiserver, this one is now an update.
+      if (!created.ok() && created.error().reason == "AlreadyExists") {
+        return Update(r, ns, name, std::move(obj), opts);
+      }
+      return created;
     }
     return old.error();
   }
