@@ -669,6 +669,55 @@ class KubectlTest(unittest.TestCase):
         self.assertEqual(out.strip(), "pod/short-lived condition met")
         self.assertEqual(self.pod_names(), ["pod/long-lived"])
 
+    def test_nodes_network_policies_and_endpoint_slices(self):
+        node = self.ns + "-node"
+        objects = [
+            {"apiVersion": "v1", "kind": "Node",
+             "metadata": {"name": node, "labels": {"kubernetes.io/hostname": node}},
+             "spec": {"podCIDR": "10.244.7.0/24"}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "deny-ingress"},
+             "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}},
+            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": "web-abc", "labels": {"kubernetes.io/service-name": "web"}},
+             "addressType": "IPv4",
+             "endpoints": [{"addresses": ["10.244.7.5"], "conditions": {"ready": True}}],
+             "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+        ]
+        self.addCleanup(self.server.kubectl, "delete", "node", node, "--ignore-not-found")
+        out = self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects)).stdout
+        self.assertEqual(out.splitlines(), [
+            "node/%s created" % node, "networkpolicy.networking.k8s.io/deny-ingress created",
+            "endpointslice.discovery.k8s.io/web-abc created"])
+
+        self.assertEqual(self.kubectl("cordon", node, namespaced=False).stdout.strip(),
+                         "node/%s cordoned" % node)
+        rows = table(self.kubectl("get", "node", node, namespaced=False).stdout)
+        self.assertEqual(rows[0], ["NAME", "STATUS", "ROLES", "AGE", "VERSION"])
+        self.assertEqual(rows[1][:3], [node, "Unknown,SchedulingDisabled", "<none>"])
+        self.assertEqual(self.jsonpath("node", node, "{.spec.unschedulable}"), "true")
+        self.assertEqual(self.kubectl("uncordon", node, namespaced=False).stdout.strip(),
+                         "node/%s uncordoned" % node)
+        self.assertEqual(self.jsonpath("node", node, "{.spec.unschedulable}"), "")
+        out = self.kubectl("describe", "node", node, namespaced=False).stdout
+        self.assertRegex(out, r"PodCIDR:\s+10\.244\.7\.0/24\n")
+        self.assertRegex(out, r"Unschedulable:\s+false\n")
+
+        rows = table(self.kubectl("get", "networkpolicies").stdout)
+        self.assertEqual(rows, [["NAME", "POD-SELECTOR", "AGE"],
+                                ["deny-ingress", "app=db", rows[1][2]]])
+        out = self.kubectl("describe", "networkpolicy", "deny-ingress").stdout
+        self.assertRegex(out, r"PodSelector:\s+app=db\n")
+        self.assertIn("(Selected pods are isolated for ingress connectivity)", out)
+        self.assertIn("Not affecting egress traffic", out)
+
+        rows = table(self.kubectl("get", "endpointslices").stdout)
+        self.assertEqual(rows[0], ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"])
+        self.assertEqual(rows[1][:4], ["web-abc", "IPv4", "80", "10.244.7.5"])
+        self.assertEqual(self.kubectl("get", "endpointslices", "-l",
+                                      "kubernetes.io/service-name=web", "-o", "name").stdout.split(),
+                         ["endpointslice.discovery.k8s.io/web-abc"])
+
     def test_api_resources_and_explain(self):
         rows = table(self.kubectl("api-resources", namespaced=False).stdout)
         self.assertEqual(rows[0], ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"])
