@@ -714,9 +714,9 @@ class KubectlTest(unittest.TestCase):
         rows = table(self.kubectl("get", "endpointslices").stdout)
         self.assertEqual(rows[0], ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"])
         self.assertEqual(rows[1][:4], ["web-abc", "IPv4", "80", "10.244.7.5"])
-        self.assertEqual(self.kubectl("get", "endpointslices", "-l",
-                                      "kubernetes.io/service-name=web", "-o", "name").stdout.split(),
-                         ["endpointslice.discovery.k8s.io/web-abc"])
+        out = self.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o",
+                           "name").stdout
+        self.assertEqual(out.split(), ["endpointslice.discovery.k8s.io/web-abc"])
 
     def test_api_resources_and_explain(self):
         rows = table(self.kubectl("api-resources", namespaced=False).stdout)
