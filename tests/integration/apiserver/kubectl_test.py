@@ -237,6 +237,46 @@ class KubectlTest(unittest.TestCase):
                               r"event number 1")
         self.assertNotIn("Scheduled", out)
 
+    def test_get_with_selectors_paging_sorting_and_server_dry_run(self):
+        for i in range(1, 6):
+            self.kubectl("run", "p%d" % i, "--image=busybox:1.36", "--labels=n=%d" % i)
+        names = ["pod/p%d" % i for i in range(1, 6)]
+        # --chunk-size pages through limit/continue and still shows everything once.
+        self.assertEqual(self.kubectl("get", "pods", "--chunk-size=2", "-o", "name").stdout.split(),
+                         names)
+        self.assertEqual(self.kubectl("get", "pods", "--field-selector",
+                                      "status.phase=Pending,metadata.name!=p3", "-o",
+                                      "name").stdout.split(),
+                         ["pod/p1", "pod/p2", "pod/p4", "pod/p5"])
+        self.assertEqual(self.pod_names("n in (1,2,3),n!=2"), ["pod/p1", "pod/p3"])
+        self.assertEqual(self.pod_names("!n"), [])
+        p = self.kubectl_fails("get", "pods", "--field-selector", "spec.bogus=1")
+        self.assertIn("BadRequest", p.stderr)
+        out = self.kubectl("get", "pods", "--sort-by=.metadata.labels.n", "-o",
+                           "custom-columns=N:.metadata.labels.n,NAME:.metadata.name",
+                           "--no-headers").stdout
+        self.assertEqual(table(out), [[str(i), "p%d" % i] for i in range(1, 6)])
+        out = self.kubectl("get", "pods", "-A", "-l", "n=4", "-o",
+                           "custom-columns=NS:.metadata.namespace,NAME:.metadata.name").stdout
+        self.assertEqual(table(out), [["NS", "NAME"], [self.ns, "p4"]])
+        self.assertEqual(self.kubectl("get", "pod", "p1", "-o",
+                                      "go-template={{.metadata.name}}-{{.status.phase}}").stdout,
+                         "p1-Pending")
+
+        # --dry-run=server: validated and defaulted by the server, nothing stored.
+        dry = yaml.safe_load(self.kubectl("run", "dry", "--image=busybox:1.36",
+                                          "--dry-run=server", "-o", "yaml").stdout)
+        self.assertEqual(dry["metadata"]["name"], "dry")
+        self.assertEqual(dry["spec"]["restartPolicy"], "Always")
+        self.assertIn('pods "dry" not found', self.kubectl_fails("get", "pod", "dry").stderr)
+        self.assertEqual(self.kubectl("label", "pod", "p1", "x=y",
+                                      "--dry-run=server").stdout.strip(),
+                         "pod/p1 labeled (server dry run)")
+        self.assertEqual(json.loads(self.jsonpath("pod", "p1", "{.metadata.labels}")), {"n": "1"})
+        self.assertEqual(self.kubectl("delete", "pods", "--all").stdout.splitlines(),
+                         ['pod "p%d" deleted' % i for i in range(1, 6)])
+        self.assertEqual(self.pod_names(), [])
+
     # --- get -w --------------------------------------------------------------------------------
 
     def test_get_watch_streams_changes_then_stops_on_timeout(self):
