@@ -100,6 +100,49 @@ class PythonClientTest(unittest.TestCase):
             self.v1.read_namespaced_pod("absent", self.ns)
         self.assertEqual(e.exception.status, 404)
 
+    def test_replace_conflict_json_patch_status_and_scale(self):
+        p = self.v1.create_namespaced_pod(self.ns, pod("q", {"a": "1"}))
+        p.metadata.labels["a"] = "2"
+        replaced = self.v1.replace_namespaced_pod("q", self.ns, p)
+        self.assertEqual(replaced.metadata.labels, {"a": "2"})
+        self.assertGreater(int(replaced.metadata.resource_version),
+                           int(p.metadata.resource_version))
+        with self.assertRaises(ApiException) as e:
+            self.v1.replace_namespaced_pod("q", self.ns, p)  # stale resourceVersion
+        self.assertEqual((e.exception.status, e.exception.reason), (409, "Conflict"))
+
+        # A list body goes out as a JSON patch.
+        patched = self.v1.patch_namespaced_pod(
+            "q", self.ns, [{"op": "add", "path": "/metadata/labels/b", "value": "3"}])
+        self.assertEqual(patched.metadata.labels, {"a": "2", "b": "3"})
+
+        # The status subresource changes status only; the main resource ignores status.
+        st = self.v1.patch_namespaced_pod_status(
+            "q", self.ns, {"status": {"phase": "Running", "podIP": "10.244.0.9"},
+                           "metadata": {"labels": {"ignored": "yes"}}})
+        self.assertEqual((st.status.phase, st.status.pod_ip), ("Running", "10.244.0.9"))
+        self.assertNotIn("ignored", st.metadata.labels)
+        self.v1.patch_namespaced_pod("q", self.ns, {"status": {"phase": "Failed"}})
+        self.assertEqual(self.v1.read_namespaced_pod_status("q", self.ns).status.phase, "Running")
+
+        apps = client.AppsV1Api(self.api_client)
+        apps.create_namespaced_deployment(self.ns, client.V1Deployment(
+            metadata=client.V1ObjectMeta(name="d"),
+            spec=client.V1DeploymentSpec(
+                replicas=1, selector=client.V1LabelSelector(match_labels={"x": "y"}),
+                template=client.V1PodTemplateSpec(
+                    metadata=client.V1ObjectMeta(labels={"x": "y"}),
+                    spec=client.V1PodSpec(containers=[
+                        client.V1Container(name="c", image="busybox:1.36")])))))
+        scale = apps.read_namespaced_deployment_scale("d", self.ns)
+        self.assertEqual((scale.spec.replicas, scale.status.selector), (1, "x=y"))
+        self.assertEqual(apps.patch_namespaced_deployment_scale(
+            "d", self.ns, {"spec": {"replicas": 4}}).spec.replicas, 4)
+        self.assertEqual(apps.read_namespaced_deployment("d", self.ns).spec.replicas, 4)
+        apps.replace_namespaced_deployment_scale("d", self.ns, client.V1Scale(
+            metadata=client.V1ObjectMeta(name="d"), spec=client.V1ScaleSpec(replicas=0)))
+        self.assertEqual(apps.read_namespaced_deployment("d", self.ns).spec.replicas, 0)
+
     def test_watch_sees_added_modified_deleted_in_order(self):
         start = self.v1.list_namespaced_pod(self.ns).metadata.resource_version
         done = threading.Event()
