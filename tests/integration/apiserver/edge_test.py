@@ -479,6 +479,34 @@ class WatchTest(SharedServerTest):
         self.assertEqual(status, 200, events)
         self.assertEqual([e["type"] for e in events], ["ADDED", "MODIFIED", "DELETED"])
 
+    def test_a_label_selected_watch_sees_objects_enter_and_leave_the_selection(self):
+        ns = unique("labelwatch")
+        make_namespace(self, self.c, ns)
+        mp = {"Content-Type": "application/merge-patch+json"}
+        path = LEASES % ns + "/sel"
+        rv = self.current_rv()
+        body = lease("sel", ns=ns)
+        body["metadata"]["labels"] = {"tier": "a"}
+        revs = [self.c.request("POST", LEASES % ns, body).json()["metadata"]["resourceVersion"]]
+        for patch in ({"metadata": {"labels": {"tier": "b"}}}, {"spec": {"holderIdentity": "x"}},
+                      {"metadata": {"labels": {"tier": "a"}}}, {"spec": {"holderIdentity": "y"}}):
+            r = self.c.request("PATCH", path, patch, headers=mp)
+            self.assertEqual(r.status, 200, r)
+            revs.append(r.json()["metadata"]["resourceVersion"])
+        r = self.c.request("DELETE", path)
+        self.assertEqual(r.status, 200, r)
+        status, events = self.c.stream_lines(
+            LEASES % ns + "?watch=true&timeoutSeconds=1&labelSelector=tier%%3Da"
+            "&resourceVersion=%d" % rv)
+        self.assertEqual(status, 200, events)
+        got = [(e["type"], e["object"]["metadata"]["labels"]["tier"],
+                e["object"]["metadata"]["resourceVersion"]) for e in events]
+        # Leaving the selection is a DELETED carrying the content that matched (as
+        # kube-apiserver's watch cache sends it), at the resourceVersion of the change.
+        self.assertEqual(got[:4], [("ADDED", "a", revs[0]), ("DELETED", "a", revs[1]),
+                                   ("ADDED", "a", revs[3]), ("MODIFIED", "a", revs[4])])
+        self.assertEqual([(t, tier) for t, tier, _ in got[4:]], [("DELETED", "a")])
+
     def test_allow_watch_bookmarks_sends_bookmarks_with_only_a_resource_version(self):
         rv = self.current_rv()
         status, events = self.c.stream_lines(
