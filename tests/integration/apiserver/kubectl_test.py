@@ -758,6 +758,34 @@ class KubectlTest(unittest.TestCase):
                            "name").stdout
         self.assertEqual(out.split(), ["endpointslice.discovery.k8s.io/web-abc"])
 
+    def test_wait_for_a_condition_set_through_the_status_subresource(self):
+        self.kubectl("run", "starter", "--image=busybox:1.36")
+        p = self.kubectl_fails("wait", "--for=condition=Ready", "pod/starter", "--timeout=1s")
+        self.assertIn("timed out waiting for the condition on pods/starter", p.stderr)
+        waiter = subprocess.Popen(
+            ["kubectl", "-n", self.ns, "wait", "--for=jsonpath={.status.phase}=Running",
+             "pod/starter", "--timeout=60s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=dict(os.environ, KUBECONFIG=self.server.kubeconfig))
+        try:
+            out = self.kubectl("patch", "pod", "starter", "--subresource=status", "--type=merge",
+                               "-p", json.dumps({"status": {"phase": "Running", "conditions": [
+                                   {"type": "Ready", "status": "True"}]}})).stdout
+            self.assertEqual(out.strip(), "pod/starter patched")
+            out, err = waiter.communicate(timeout=60)
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
+                waiter.communicate()
+        self.assertEqual((waiter.returncode, out.strip()), (0, "pod/starter condition met"), err)
+        out = self.kubectl("wait", "--for=condition=Ready", "pod/starter", "--timeout=10s").stdout
+        self.assertEqual(out.strip(), "pod/starter condition met")
+        self.assertEqual(table(self.kubectl("get", "pod", "starter").stdout)[1][:3],
+                         ["starter", "0/1", "Running"])
+        # The main resource ignores status changes.
+        self.kubectl("patch", "pod", "starter", "--type=merge", "-p",
+                     '{"status":{"phase":"Failed"}}')
+        self.assertEqual(self.jsonpath("pod", "starter", "{.status.phase}"), "Running")
+
     def test_api_resources_and_explain(self):
         rows = table(self.kubectl("api-resources", namespaced=False).stdout)
         self.assertEqual(rows[0], ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"])
