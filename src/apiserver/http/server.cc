@@ -123,6 +123,10 @@ class Server::Impl {
       });
       return;
     }
+    // Responses go out as several TLS records; with Nagle on, the last small one waits for the
+    // client's delayed ACK (40 ms on Linux), e.g. on every page of `kubectl get pods -A`.
+    error_code nec;
+    socket.set_option(tcp::no_delay(true), nec);
     std::shared_ptr<internal::Connection> conn;
     {
       std::lock_guard<std::mutex> lock(core.mu);
