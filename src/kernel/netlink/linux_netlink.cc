@@ -18,9 +18,9 @@ using base::Status;
 using base::StatusOr;
 
 // Replies of a dump are at most 32 KiB per datagram on current kernels; leave room.
-constexpr size_t kReceiveBuffer = 64 * 1024;
+constexpr size_t kReceiveBuffer = size_t{64} * 1024;
 // A batch is sent in datagrams of at most this size (well under the default socket send buffer).
-constexpr size_t kSendChunk = 32 * 1024;
+constexpr size_t kSendChunk = size_t{32} * 1024;
 // Requests in flight at once: each unread ACK holds an skb of ~1 KiB of receive buffer, so an
 // unbounded batch would overflow it (ENOBUFS) after a few hundred requests.
 constexpr size_t kWindow = 128;
@@ -237,7 +237,7 @@ StatusOr<std::vector<Neighbor>> LinuxNetlink::ListNeighbors(NeighborKind kind) {
   ASSIGN_OR_RETURN(std::vector<Neighbor> all, ParseNeighbors(reply));
   std::vector<Neighbor> out;
   for (auto& n : all) {
-    if (n.kind == kind) out.push_back(std::move(n));
+    if (n.kind == kind) out.push_back(n);
   }
   return out;
 }

@@ -35,8 +35,8 @@ class ScopedNetns {
  public:
   explicit ScopedNetns(std::string name) : name_(std::move(name)) {
     auto ns = netns::Create(name_);
-    if (ns.ok()) ns_ = std::move(ns).value();
     status_ = ns.status();
+    if (ns.ok()) ns_ = std::move(ns).value();
   }
   ~ScopedNetns() {
     if (ns_.valid()) (void)netns::Delete(name_);

@@ -69,7 +69,7 @@ StatusOr<std::vector<Address>> Netlink::ListLinkAddresses(int link_index, uint8_
   ASSIGN_OR_RETURN(std::vector<Address> all, ListAddresses(family));
   std::vector<Address> out;
   for (auto& a : all) {
-    if (a.link_index == link_index) out.push_back(std::move(a));
+    if (a.link_index == link_index) out.push_back(a);
   }
   return out;
 }

@@ -179,7 +179,8 @@ Status ParseLinkInfo(Bytes data, int depth, LinkMessage* m) {
                                     if (depth > 0) return Malformed(kLink, "nested VETH_INFO_PEER");
                                     LinkMessage peer;
                                     RETURN_IF_ERROR(ParseLinkBody(d, depth + 1, &peer));
-                                    m->veth_peer.assign(1, std::move(peer));
+                                    m->veth_peer.clear();
+                                    m->veth_peer.push_back(std::move(peer));
                                     return base::OkStatus();
                                   });
         !walk.ok())
