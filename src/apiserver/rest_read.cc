@@ -204,7 +204,10 @@ void RestHandler::Watch(const http::Request& req, const RequestInfo& info, http:
   WatchRequest w;
   w.filter = std::move(*filter);
   w.from_revision = *from;
-  w.bookmarks = req.QueryParam("allowWatchBookmarks").value_or("") == "true";
+  // Any strconv.ParseBool spelling of true, as for watch: the Python client sends "True".
+  const std::string bookmarks = req.QueryParam("allowWatchBookmarks").value_or("");
+  w.bookmarks = bookmarks == "true" || bookmarks == "1" || bookmarks == "t" || bookmarks == "T" ||
+                bookmarks == "TRUE" || bookmarks == "True";
   int64_t seconds = *timeout;
   if (seconds == 0) {
     // kube-apiserver's default: a random time between 30 and 60 minutes, to spread relists.
