@@ -286,5 +286,26 @@ class PythonClientTest(unittest.TestCase):
                          ("Pulling", "pod-a", "e2e"))
 
 
+class PythonClientBookmarkTest(unittest.TestCase):
+    def test_watch_with_allow_watch_bookmarks_gets_bookmarks(self):
+        with KnetServer(extra_args=("--watch-bookmark-interval", "1")) as s:
+            with config.new_client_from_config(config_file=s.kubeconfig) as api:
+                v1 = client.CoreV1Api(api)
+                v1.create_namespaced_pod("default", pod("marked"))
+                start = v1.list_namespaced_pod("default").metadata.resource_version
+                w = watch.Watch()
+                events = []
+                for e in w.stream(v1.list_namespaced_pod, "default", resource_version=start,
+                                  allow_watch_bookmarks=True, timeout_seconds=10,
+                                  _request_timeout=60):
+                    events.append(e)
+                    if e["type"] == "BOOKMARK":
+                        w.stop()
+                # The client hands a bookmark over undecoded: only the resourceVersion is in it.
+                self.assertEqual([e["type"] for e in events], ["BOOKMARK"])
+                self.assertEqual(events[0]["object"]["kind"], "Pod")
+                self.assertGreaterEqual(
+                    int(events[0]["object"]["metadata"]["resourceVersion"]), int(start))
+
 if __name__ == "__main__":
     unittest.main()
