@@ -223,9 +223,16 @@ bool WatchCache::Deliver(Watcher& w, const Event& e) {
   bool before = e.prev != nullptr && w.request.filter.Matches(*e.prev);
   if (now && before) return Send(w, "MODIFIED", *e.object, e.line);
   if (now) return Send(w, "ADDED", *e.object, e.type == "ADDED" ? e.line : nullptr);
+  if (!before) return true;
   // Deleted, or changed so that it no longer matches: the watcher sees it go.
-  if (before) return Send(w, "DELETED", *e.object, e.type == "DELETED" ? e.line : nullptr);
-  return true;
+  if (e.type == "DELETED") return Send(w, "DELETED", *e.object, e.line);
+  // Like kube-apiserver's cacheWatcher: the content the watcher last matched (its labels still
+  // select it), at this event's resourceVersion.
+  CachedObject gone = *e.prev;
+  api::MetaOf(gone.object).resource_version = std::to_string(e.revision);
+  gone.json = api::EncodeObject(gone.object);
+  gone.revision = e.revision;
+  return Send(w, "DELETED", gone, nullptr);
 }
 
 void WatchCache::Dispatch(const Event& e) {
