@@ -218,13 +218,16 @@ class PythonClientTest(unittest.TestCase):
         self.v1.patch_namespaced_pod("b", self.ns, {"metadata": {"labels": {"more": "1"}}})
         self.v1.delete_namespaced_pod("b", self.ns, grace_period_seconds=0)
         self.v1.delete_namespaced_pod("a", self.ns, grace_period_seconds=0)
-        # Leaving the selection is DELETED (with the new labels), entering it is ADDED.
+        # Leaving the selection is DELETED, entering it is ADDED. As upstream's watch cache does,
+        # the DELETED carries the object as it was while it still matched, at the new revision.
         events = self.stream(label_selector="team=x", resource_version=start, timeout_seconds=1)
         self.assertEqual([(t, o.metadata.name, o.metadata.labels) for t, o in events],
-                         [("ADDED", "a", {"team": "x"}), ("DELETED", "a", {"team": "y"}),
+                         [("ADDED", "a", {"team": "x"}), ("DELETED", "a", {"team": "x"}),
                           ("ADDED", "b", {"team": "x"}),
                           ("MODIFIED", "b", {"team": "x", "more": "1"}),
                           ("DELETED", "b", {"team": "x", "more": "1"})])
+        rvs = [int(o.metadata.resource_version) for _, o in events]
+        self.assertEqual(rvs, sorted(set(rvs)), "resourceVersions must increase: %r" % rvs)
 
     def test_events_are_listed_in_creation_order_and_by_involved_object(self):
         a = self.v1.create_namespaced_pod(self.ns, pod("pod-a"))
