@@ -805,6 +805,10 @@ class KubectlTest(unittest.TestCase):
                            namespaced=False).stdout.split()
         self.assertEqual(sorted(out), ["deployments.apps", "replicasets.apps"])
         self.assertIn("apps/v1", self.kubectl("api-versions", namespaced=False).stdout.split())
+        out = self.kubectl("version", namespaced=False).stdout
+        self.assertRegex(out, r"\nServer Version: v1\.32\.\d+\S*\n")
+        out = self.kubectl("cluster-info", namespaced=False).stdout
+        self.assertIn("Kubernetes control plane is running at %s" % self.server.url, out)
 
         out = self.kubectl("explain", "pods", namespaced=False).stdout
         self.assertRegex(out, r"KIND:\s+Pod\nVERSION:\s+v1\n")
