@@ -364,22 +364,20 @@ def patch_sentinel(s, ns, name):
         raise RuntimeError("sentinel patch: %d %s" % (st, resp[:300]))
 
 
-async def _watch_run(s, nwatchers, ns, names, writes, rate):
+async def _watch_child(s, nwatchers, ns, sentinel_name, path, writes, ready_q, start_evt,
+                       out_q):
+    """One client process: nwatchers watch streams on one asyncio loop. Reports ready once every
+    stream has delivered a sentinel write, then collects `writes` deliveries on each."""
     host, port = s.url.split("//", 1)[1].rsplit(":", 1)
     port = int(port)
     ctx = ssl.create_default_context(cafile=s.ca_file)
-    # Start from the current resourceVersion so no initial ADDED events are replayed.
-    conn = connect(s.url, s.ca_file)
-    st, body = request(conn, s.token, "GET", "/api/v1/namespaces/%s/pods?limit=1" % ns)
-    conn.close()
-    rv = json.loads(body)["metadata"]["resourceVersion"]
-    path = "/api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s" % (ns, rv)
     watchers = [Watcher() for _ in range(nwatchers)]
     connected = []
     sem = asyncio.Semaphore(64)  # TLS handshakes in flight
     t0 = time.perf_counter()
     tasks = [asyncio.create_task(watch_conn(host, port, ctx, s.token, path, w, connected, sem))
              for w in watchers]
+    loop = asyncio.get_running_loop()
 
     async def wait_for(pred, timeout, what):
         deadline = time.perf_counter() + timeout
@@ -391,46 +389,34 @@ async def _watch_run(s, nwatchers, ns, names, writes, rate):
                 raise RuntimeError("timed out waiting for " + what)
             await asyncio.sleep(0.05)
 
-    await wait_for(lambda: len(connected) == nwatchers, 120, "watch connections")
-    connect_s = time.perf_counter() - t0
-    # Every stream is live once it has delivered a sentinel write.
-    await asyncio.get_running_loop().run_in_executor(None, patch_sentinel, s, ns, names[0])
-    await wait_for(lambda: all(w.sentinels >= 1 for w in watchers), 60, "sentinel")
-
-    mp = multiprocessing.get_context("fork")
-    start_evt, out_q = mp.Event(), mp.Queue()
-    wp = mp.Process(target=_writer_proc,
-                    args=(s.url, s.ca_file, s.token, ns, names, writes, rate, start_evt, out_q))
-    wp.start()
-    cpu0 = server_cpu_s(s.proc.pid)
-    ru0 = resource.getrusage(resource.RUSAGE_SELF)
-    start_evt.set()
-    expected = writes
-    await wait_for(lambda: all(w.events >= expected for w in watchers),
-                   writes / rate + 120, "all deliveries")
-    cpu1 = server_cpu_s(s.proc.pid)
-    ru1 = resource.getrusage(resource.RUSAGE_SELF)
-    res = await asyncio.get_running_loop().run_in_executor(None, out_q.get, True, 60)
-    wp.join(30)
-    if res[0] != "ok":
-        raise RuntimeError("writer: %r" % (res,))
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    delays = [d / 1e6 for w in watchers for d in w.delays]
-    extra = sum(w.events for w in watchers) - expected * nwatchers
-    return {"watchers": nwatchers, "writes": writes, "rate": rate, "deliveries": len(delays),
-            "extra_events": extra, "connect_s": connect_s,
-            "p50_ms": pct(delays, 50), "p99_ms": pct(delays, 99), "max_ms": max(delays),
-            "patch_p50_ms": 1e3 * pct(res[1], 50), "patch_p99_ms": 1e3 * pct(res[1], 99),
-            "server_cpu_ms_per_write": 1e3 * (cpu1 - cpu0) / writes,
-            # The watchers' own CPU (this process; the writer is another): one Python thread
-            # reads and scans every delivery, so at 1,000 watchers it is part of the delay.
-            "client_cpu_ms_per_write": 1e3 * (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime
-                                              - ru0.ru_stime) / writes}
+    try:
+        await wait_for(lambda: len(connected) == nwatchers, 120, "watch connections")
+        connect_s = time.perf_counter() - t0
+        # Every stream is live once it has delivered a sentinel write (sent time 0, not measured).
+        await loop.run_in_executor(None, patch_sentinel, s, ns, sentinel_name)
+        await wait_for(lambda: all(w.sentinels >= 1 for w in watchers), 60, "sentinel")
+        ready_q.put(connect_s)
+        await loop.run_in_executor(None, start_evt.wait, 120)
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        await wait_for(lambda: all(w.events >= writes for w in watchers), 300, "all deliveries")
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        out_q.put(("ok", [d for w in watchers for d in w.delays],
+                   sum(w.events for w in watchers) - writes * nwatchers,
+                   ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime))
+    except Exception as e:  # noqa: BLE001 - reported to the parent
+        ready_q.put(None)
+        out_q.put(("error", repr(e)))
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def bench_watch(s, nwatchers, writes, rate):
+def _watch_child_main(*args):
+    asyncio.run(_watch_child(*args))
+
+
+def bench_watch(s, nwatchers, writes, rate, procs):
     ns = "bench-watch"
     ensure_namespaces(s, [ns])
     names = ["w-%d" % i for i in range(10)]
@@ -440,8 +426,56 @@ def bench_watch(s, nwatchers, writes, rate):
                            pod_body(ns, n))
         if st not in (201, 409):
             raise RuntimeError("create %s: %d %s" % (n, st, body[:300]))
+    # Start from the current resourceVersion so no initial ADDED events are replayed.
+    st, body = request(conn, s.token, "GET", "/api/v1/namespaces/%s/pods?limit=1" % ns)
     conn.close()
-    return asyncio.run(_watch_run(s, nwatchers, ns, names, writes, rate))
+    rv = json.loads(body)["metadata"]["resourceVersion"]
+    path = "/api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s" % (ns, rv)
+    procs = max(1, min(procs, nwatchers))
+    mp = multiprocessing.get_context("fork")
+    start_evt, ready_q, out_q, wq = mp.Event(), mp.Queue(), mp.Queue(), mp.Queue()
+    children = []
+    try:
+        for i in range(procs):
+            n = nwatchers // procs + (1 if i < nwatchers % procs else 0)
+            c = mp.Process(target=_watch_child_main,
+                           args=(s, n, ns, names[0], path, writes, ready_q, start_evt, out_q))
+            c.start()
+            children.append(c)
+        connect_s = [ready_q.get(timeout=300) for _ in children]
+        if None in connect_s:
+            raise RuntimeError("watch client: %r" % (out_q.get(timeout=10),))
+        wp = mp.Process(target=_writer_proc,
+                        args=(s.url, s.ca_file, s.token, ns, names, writes, rate, start_evt, wq))
+        wp.start()
+        children.append(wp)
+        cpu0 = server_cpu_s(s.proc.pid)
+        start_evt.set()
+        outs = [out_q.get(timeout=writes / rate + 300) for _ in range(procs)]
+        cpu1 = server_cpu_s(s.proc.pid)
+        res = wq.get(timeout=60)
+    finally:
+        start_evt.set()
+        for c in children:
+            c.join(30)
+            if c.is_alive():
+                c.kill()
+                c.join()
+    for o in outs:
+        if o[0] != "ok":
+            raise RuntimeError("watch client: %r" % (o,))
+    if res[0] != "ok":
+        raise RuntimeError("writer: %r" % (res,))
+    delays = [d / 1e6 for o in outs for d in o[1]]
+    return {"watchers": nwatchers, "procs": procs, "writes": writes, "rate": rate,
+            "deliveries": len(delays), "extra_events": sum(o[2] for o in outs),
+            "connect_s": max(connect_s),
+            "p50_ms": pct(delays, 50), "p99_ms": pct(delays, 99), "max_ms": max(delays),
+            "patch_p50_ms": 1e3 * pct(res[1], 50), "patch_p99_ms": 1e3 * pct(res[1], 99),
+            "server_cpu_ms_per_write": 1e3 * (cpu1 - cpu0) / writes,
+            # The watch clients' own CPU: each process reads and scans its deliveries on one
+            # thread, so at 1,000 watchers the client is part of the measured delay.
+            "client_cpu_ms_per_write": 1e3 * sum(o[3] for o in outs) / writes}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,13 +548,21 @@ def run_backend(label, extra_args, a, only, report):
             r = create_pods(s, a.pods - a.seq_pods, a.clients, ns_list, "par")
             report["create"].append((label, "%d clients" % a.clients, r))
             print("create %s %d clients: %r" % (label, a.clients, r), flush=True)
+            # The server's background CPU with the pods loaded and no clients (a measurement
+            # window, not synchronisation): part of every "server CPU per operation" below.
+            c0 = server_cpu_s(s.proc.pid)
+            time.sleep(5)
+            report.setdefault("idle", []).append((label, (server_cpu_s(s.proc.pid) - c0) / 5))
+            print("idle %s: %.1f ms CPU/s" % (label, 1e3 * report["idle"][-1][1]), flush=True)
         if "list" in only:
             r = bench_list(s, a.pods, a.runs)
             report.setdefault("list", []).append((label, r))
             print("list %s: %r" % (label, r), flush=True)
         if "watch" in only:
-            for n in (1, a.watchers):
-                r = bench_watch(s, n, a.writes, a.rate)
+            cases = [(1, 1), (a.watchers, 1)] + ([(a.watchers, a.watch_procs)]
+                                                  if a.watch_procs > 1 else [])
+            for n, procs in cases:
+                r = bench_watch(s, n, a.writes, a.rate, procs)
                 report.setdefault("watch", []).append((label, r))
                 print("watch %s: %r" % (label, r), flush=True)
         if s.proc.poll() is not None:
@@ -537,6 +579,8 @@ def print_report(report):
                 label, cl, r["pods"], r["pods_per_s"], r["p50_ms"], r["p99_ms"],
                 r["server_cpu_ms_per_pod"]))
         print()
+    for label, v in report.get("idle", []):
+        print("idle server with the pods loaded (%s): %.1f ms CPU per second\n" % (label, 1e3 * v))
     if "list" in report:
         print("| store | request | ms (median) | bytes | pages | server CPU ms |")
         print("|---|---|---:|---:|---:|---:|")
@@ -554,12 +598,13 @@ def print_report(report):
                   "| | | |" % (label, 1e3 * r["kubectl_get_pods_empty_s"]))
         print()
     if "watch" in report:
-        print("| store | watchers | writes | deliveries | p50 ms | p99 ms | max ms | PATCH p50 ms |"
-              " server CPU ms/write | client CPU ms/write | connect s |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| store | watchers | client procs | writes | deliveries | p50 ms | p99 ms | max ms |"
+              " PATCH p50 ms | server CPU ms/write | client CPU ms/write | connect s |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for label, r in report["watch"]:
-            print("| %s | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f |" % (
-                label, r["watchers"], r["writes"], r["deliveries"], r["p50_ms"], r["p99_ms"],
+            print("| %s | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f |" % (
+                label, r["watchers"], r["procs"], r["writes"], r["deliveries"], r["p50_ms"],
+                r["p99_ms"],
                 r["max_ms"], r["patch_p50_ms"], r["server_cpu_ms_per_write"],
                 r["client_cpu_ms_per_write"], r["connect_s"]))
 
@@ -576,6 +621,8 @@ def main():
     p.add_argument("--watchers", type=int, default=1000)
     p.add_argument("--writes", type=int, default=100)
     p.add_argument("--rate", type=float, default=5.0, help="watch writes per second")
+    p.add_argument("--watch-procs", type=int, default=2,
+                   help="also run the --watchers case split over this many client processes")
     p.add_argument("--etcd", action="store_true", help="also run everything with --store etcd://")
     a = p.parse_args()
     os.environ["KNET_BIN"] = os.path.abspath(a.knet)
