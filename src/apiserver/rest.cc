@@ -160,6 +160,7 @@ http::Response RestHandler::Discovery(const http::Request& req) {
     }
     http::Response r = JsonResponse(200, openapi::AggregatedDiscoveryJson(legacy_core, form));
     r.headers[0].second = std::string(openapi::DiscoveryContentType(form));
+    r.headers.emplace_back("Vary", "Accept");
     return r;
   }
   if (path == "/openapi/v3") return JsonResponse(200, openapi::OpenApiV3IndexJson());

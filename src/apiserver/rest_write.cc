@@ -41,13 +41,18 @@ Result<nlohmann::json> ApplyPatch(const http::Request& req, const nlohmann::json
   } else {
     return UnsupportedMediaType(type);
   }
-  if (!out.ok())
-    return Result<nlohmann::json>(ApiError([&] {
-      ApiError e = BadRequest(std::string(out.status().message()));
+  if (!out.ok()) {
+    // A patch that cannot be applied is 422 (upstream); one too large to apply is 413.
+    ApiError e = BadRequest(std::string(out.status().message()));
+    if (out.status().code() == base::StatusCode::kResourceExhausted) {
+      e.code = 413;
+      e.reason = "RequestEntityTooLarge";
+    } else {
       e.code = 422;
       e.reason = "Invalid";
-      return e;
-    }()));
+    }
+    return e;
+  }
   return std::move(*out);
 }
 
