@@ -21,6 +21,7 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr size_t kMaxReadAhead = 64 * 1024;  // buffered while a request is in progress
 constexpr size_t kMaxDrain = 1024 * 1024;    // discarded after the final response
+constexpr size_t kMaxTlsDrain = 64 * 1024 * 1024;  // raw bytes discarded after a TLS shutdown
 
 void Log(const std::string& line) { std::cerr << "knet apiserver http: " << line << std::endl; }
 
@@ -544,7 +545,27 @@ void Connection::GracefulClose() {
 
 void Connection::StartTlsShutdown() {
   tls_shutdown_pending_ = false;
-  tls_->async_shutdown([self = shared_from_this()](const error_code&) { self->Close(); });
+  tls_->async_shutdown([self = shared_from_this()](const error_code&) {
+    // A client still sending (the rest of a body refused with 413) makes the shutdown fail at
+    // once; closing now would reset the connection and drop our response unread (kubectl then
+    // says "write: broken pipe"). Half-close and drain the raw bytes until the peer closes, as
+    // for plain HTTP; the linger timer bounds it.
+    if (self->closed_) return;
+    error_code ec;
+    self->Socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return self->Close();
+    self->DrainRaw();
+  });
+}
+
+void Connection::DrainRaw() {
+  Socket().async_read_some(net::buffer(read_buf_), [self = shared_from_this()](
+                                                        const error_code& ec, size_t n) {
+    if (self->closed_) return;
+    self->drained_ += n;
+    if (ec || self->drained_ > kMaxTlsDrain) return self->Close();
+    self->DrainRaw();
+  });
 }
 
 void Connection::Close() {

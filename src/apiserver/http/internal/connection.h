@@ -123,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishRequest();
   void GracefulClose();
   void StartTlsShutdown();
+  void DrainRaw();  // after the TLS shutdown: discard raw input until the peer closes
   void Close();
   void ArmTimer(std::chrono::steady_clock::duration d);
   void CancelTimer();
