@@ -1,5 +1,7 @@
 #include "apiserver/body.h"
 
+#include <algorithm>
+
 #include "api/codec.h"
 #include "api/json.h"
 #include "api/proto/proto.h"
@@ -101,6 +103,28 @@ Result<DecodedObject> DecodeAs(const ResourceInfo& r, JsonBody body, FieldValida
 
 bool WantsTable(std::string_view accept) {
   return accept.find("as=Table") != std::string_view::npos;
+}
+
+bool AcceptsJson(std::string_view accept) {
+  if (accept.empty()) return true;
+  // Media ranges, comma separated; parameters after ';'. Acceptable: */*, application/*,
+  // application/json plain or as a meta.k8s.io Table (the forms knet produces).
+  size_t i = 0;
+  while (i <= accept.size()) {
+    size_t end = accept.find(',', i);
+    if (end == std::string_view::npos) end = accept.size();
+    std::string range(accept.substr(i, end - i));
+    range.erase(std::remove(range.begin(), range.end(), ' '), range.end());
+    for (char& c : range) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string type = range.substr(0, range.find(';'));
+    bool has_as = range.find(";as=") != std::string::npos;
+    if (type == "*/*" || type == "application/*") return true;
+    if (type == "application/json" && (!has_as || range.find(";as=table") != std::string::npos)) {
+      return true;
+    }
+    i = end + 1;
+  }
+  return false;
 }
 
 http::Response JsonResponse(int status, std::string body,

@@ -40,6 +40,8 @@ Result<DecodedObject> DecodeAs(const ResourceInfo& r, JsonBody body, FieldValida
 
 // True when the Accept header asks for a meta.k8s.io Table.
 bool WantsTable(std::string_view accept);
+// True when the Accept header allows an answer knet can give (JSON, or a Table as JSON).
+bool AcceptsJson(std::string_view accept);
 
 http::Response JsonResponse(int status, std::string body,
                             const std::vector<std::string>& warnings = {});

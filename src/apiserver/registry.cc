@@ -156,7 +156,7 @@ Result<Stored> Registry::Create(const ResourceInfo& r, std::string_view ns, api:
   if (!rev.ok()) return FromStatus(rev.status(), &r, api::MetaOf(obj).name);
   if (alloc) alloc->Commit();
   api::MetaOf(obj).resource_version = std::to_string(*rev);
-  return Stored{std::move(obj), *rev};
+  return Stored{std::move(obj), *rev, true};
 }
 
 std::optional<ApiError> Registry::PrepareUpdate(const ResourceInfo& r, const api::Object& old,

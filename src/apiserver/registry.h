@@ -31,6 +31,7 @@ namespace knet::apiserver {
 struct Stored {
   api::Object object;  // resourceVersion set
   int64_t revision = 0;
+  bool created = false;  // the write created the object (a PUT that creates answers 201)
 };
 
 struct WriteOptions {

@@ -194,6 +194,12 @@ http::Response RestHandler::Discovery(const http::Request& req) {
 
 void RestHandler::Resource(const http::Request& req, const RequestInfo& info, http::Exchange& ex) {
   const std::string& verb = info.verb;
+  if (!AcceptsJson(req.Header("accept"))) {
+    return ex.Respond(ErrorResponse(
+        NotAcceptable("only the following media types are accepted: application/json, "
+                      "application/json;as=Table;v=v1;g=meta.k8s.io (got \"" +
+                      std::string(req.Header("accept")) + "\")")));
+  }
   if (info.subresource == "scale") return ex.Respond(Scale(req, info));
   if (info.subresource == "binding") return ex.Respond(Binding(req, info));
   if (verb == "watch") return Watch(req, info, ex);

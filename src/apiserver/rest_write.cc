@@ -149,10 +149,16 @@ http::Response RestHandler::Update(const http::Request& req, const RequestInfo& 
   Result<Stored> out = registry_->Update(*info.resource, info.namespace_, info.name,
                                          std::move(obj->object), WriteOptionsOf(req, info));
   if (!out.ok()) return ErrorResponse(out.error());
-  return JsonResponse(200, api::EncodeObject(out->object), obj->warnings);
+  return JsonResponse(out->created ? 201 : 200, api::EncodeObject(out->object), obj->warnings);
 }
 
 http::Response RestHandler::Patch(const http::Request& req, const RequestInfo& info) {
+  if (req.Header("content-type").starts_with("application/apply-patch")) {
+    // Refused before the object is read, so the answer is the same whether it exists or not.
+    return ErrorResponse(UnsupportedMediaType(
+        "application/apply-patch+yaml: server-side apply is not supported by knet; use "
+        "client-side apply (kubectl apply without --server-side)"));
+  }
   Result<FieldValidation> fv = ParseFieldValidation(req);
   if (!fv.ok()) return ErrorResponse(fv.error());
   std::vector<std::string> warnings;
