@@ -124,7 +124,8 @@ class Server::Impl {
       return;
     }
     // Responses go out as several TLS records; with Nagle on, the last small one waits for the
-    // client's delayed ACK (40 ms on Linux), e.g. on every page of `kubectl get pods -A`.
+    // client's delayed ACK (40 ms on Linux): a 39 KB list took 43 ms instead of 2 ms from
+    // Python's http.client (which the official Python client uses underneath).
     error_code nec;
     socket.set_option(tcp::no_delay(true), nec);
     std::shared_ptr<internal::Connection> conn;
