@@ -195,6 +195,11 @@ void RestHandler::Watch(const http::Request& req, const RequestInfo& info, http:
     // "Get state and start at most recent": the initial state must include every write so far.
     auto current = store_->CurrentRevision();
     if (current.ok()) (void)cache_->WaitForRevision(*current, kConsistentReadTimeout);
+  } else if (*from > 0 && !cache_->WaitForRevision(*from, std::chrono::seconds(3)).ok()) {
+    // A revision the server has not reached (a client from before a store reset): like
+    // kube-apiserver, 504 after 3 s rather than a watch that silently skips what comes first.
+    return ex.Respond(ErrorResponse(Timeout("Too large resource version: " + std::to_string(*from) +
+                                            ", current: " + std::to_string(cache_->Revision()))));
   }
   if (*from != 0 && *from < cache_->OldestWatchableRevision()) {
     return ex.Respond(
