@@ -19,8 +19,8 @@ namespace {
 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
-constexpr size_t kMaxReadAhead = 64 * 1024;  // buffered while a request is in progress
-constexpr size_t kMaxDrain = 1024 * 1024;    // discarded after the final response
+constexpr size_t kMaxReadAhead = 64 * 1024;        // buffered while a request is in progress
+constexpr size_t kMaxDrain = 1024 * 1024;          // discarded after the final response
 constexpr size_t kMaxTlsDrain = 64 * 1024 * 1024;  // raw bytes discarded after a TLS shutdown
 
 void Log(const std::string& line) { std::cerr << "knet apiserver http: " << line << std::endl; }
@@ -559,13 +559,13 @@ void Connection::StartTlsShutdown() {
 }
 
 void Connection::DrainRaw() {
-  Socket().async_read_some(net::buffer(read_buf_), [self = shared_from_this()](
-                                                        const error_code& ec, size_t n) {
-    if (self->closed_) return;
-    self->drained_ += n;
-    if (ec || self->drained_ > kMaxTlsDrain) return self->Close();
-    self->DrainRaw();
-  });
+  Socket().async_read_some(net::buffer(read_buf_),
+                           [self = shared_from_this()](const error_code& ec, size_t n) {
+                             if (self->closed_) return;
+                             self->drained_ += n;
+                             if (ec || self->drained_ > kMaxTlsDrain) return self->Close();
+                             self->DrainRaw();
+                           });
 }
 
 void Connection::Close() {
