@@ -37,16 +37,17 @@ void Log(const char* what, const CachedObject& obj, const ApiError* err = nullpt
 
 void GarbageCollector::Start(std::chrono::milliseconds period) {
   thread_ = std::thread([this, period] {
-    int64_t seen = -1;
+    // One pass at start (state from before a restart), then only after events that can give
+    // the collector work, and again while its own writes are still settling.
+    uint64_t seen = UINT64_MAX;
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
-      // Work only when something changed, or while deletions are still in progress.
-      int64_t rev = cache_->Revision();
-      if (rev != seen) {
+      uint64_t gen = cache_->DeletionGeneration();
+      if (gen != seen) {
         lock.unlock();
         int writes = RunOnce();
         lock.lock();
-        if (writes == 0) seen = rev;
+        if (writes == 0) seen = gen;
       }
       cv_.wait_for(lock, period, [&] { return stopping_; });
     }

@@ -124,6 +124,7 @@ base::Status WatchCache::Relist() {
   events_.clear();
   revision_ = revision;
   oldest_available_ = revision;
+  ++deletion_generation_;  // whatever happened meanwhile may need the collector
   cv_.notify_all();
   return base::OkStatus();
 }
@@ -192,6 +193,7 @@ void WatchCache::Apply(const store::Event& e) {
       }
     }
     if (out.object != nullptr) {
+      if (IsDeletionRelevant(out)) ++deletion_generation_;
       out.line = EventLine(out.type, out.object->json);
       Dispatch(out);
       events_.push_back(std::move(out));
@@ -279,6 +281,20 @@ void WatchCache::Housekeep() {
 void WatchCache::CloseAll() {
   for (auto& [id, w] : watchers_) w->request.close();
   watchers_.clear();
+}
+
+bool WatchCache::IsDeletionRelevant(const Event& e) {
+  // What the garbage collector acts on: anything removed, anything being deleted, and a change
+  // of who owns what. A status write or a label change on a live object is not.
+  const api::ObjectMeta& m = api::MetaOf(e.object->object);
+  if (e.type == "DELETED" || !m.deletion_timestamp.IsZero()) return true;
+  if (e.prev == nullptr) return !m.owner_references.empty();
+  return m.owner_references != api::MetaOf(e.prev->object).owner_references;
+}
+
+uint64_t WatchCache::DeletionGeneration() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return deletion_generation_;
 }
 
 int64_t WatchCache::Revision() const {

@@ -99,6 +99,9 @@ class WatchCache {
 
   // The revision the cache has reached.
   int64_t Revision() const;
+  // Counts the events that can give the garbage collector work (deletions, deletionTimestamps,
+  // ownerReference changes), so it can sleep through everything else.
+  uint64_t DeletionGeneration() const;
   // Waits until the cache has applied revision `rev` (a consistent read after a write).
   // DeadlineExceeded after `timeout`.
   base::Status WaitForRevision(int64_t rev, std::chrono::milliseconds timeout);
@@ -130,10 +133,11 @@ class WatchCache {
   };
 
   void Run();
-  base::Status Relist();                     // REQUIRES: mu_ held
-  void Apply(const store::Event& e);         // REQUIRES: mu_ held
-  void Dispatch(const Event& e);             // REQUIRES: mu_ held
-  bool Deliver(Watcher& w, const Event& e);  // REQUIRES: mu_ held; false: client gone
+  base::Status Relist();              // REQUIRES: mu_ held
+  void Apply(const store::Event& e);  // REQUIRES: mu_ held
+  void Dispatch(const Event& e);      // REQUIRES: mu_ held
+  bool Deliver(Watcher& w, const Event& e);
+  static bool IsDeletionRelevant(const Event& e);  // REQUIRES: mu_ held; false: client gone
   bool Send(Watcher& w, std::string_view type, const CachedObject& obj,
             const std::shared_ptr<const std::string>& line);  // REQUIRES: mu_ held
   void Housekeep();                                           // REQUIRES: mu_ held
@@ -146,6 +150,7 @@ class WatchCache {
   std::map<std::string, CachedPtr> objects_;  // GUARDED_BY(mu_)
   std::deque<Event> events_;                  // GUARDED_BY(mu_)
   int64_t revision_ = 0;                      // GUARDED_BY(mu_)
+  uint64_t deletion_generation_ = 0;          // GUARDED_BY(mu_)
   int64_t oldest_available_ = 0;              // all events after this revision are in events_
   std::map<uint64_t, std::unique_ptr<Watcher>> watchers_;  // GUARDED_BY(mu_)
   std::mutex cancel_mu_;             // only guards cancelled_ (see RemoveWatcher)
