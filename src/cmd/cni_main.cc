@@ -1,31 +1,61 @@
-// knet-cni: the CNI plugin that runtimes exec once per pod (CNI 1.1). Kept lean: it links only
-// src/cni and what that needs, because process start-up is most of a CNI call's cost.
+// knet-cni: the CNI plugin that runtimes exec once per pod (CNI 1.1, bridge mode with built-in
+// host-local IPAM). Kept lean: it links only src/cni and what that needs, because process start-up
+// is most of a CNI call's cost. This file only builds the real kernel seams and runs cni::Run.
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "cmd/version.h"
+#include "cni/plugin.h"
 #include "cni/spec.h"
+#include "kernel/netlink/linux_netlink.h"
+#include "kernel/netns/netns.h"
 
 namespace {
+
+using knet::kernel::netlink::LinuxNetlink;
+namespace netns = knet::kernel::netns;
 
 std::string ReadStdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
-int Fail(const knet::cni::Error& e) {
-  std::cout << knet::cni::ErrorJson(e, knet::cni::kCurrentVersion);
-  return 1;
+std::optional<std::string> GetEnv(std::string_view name) {
+  const char* v = std::getenv(std::string(name).c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+// A pod namespace held open with a netlink socket bound inside it.
+struct OpenPod {
+  netns::Netns ns;
+  std::unique_ptr<LinuxNetlink> netlink;
+};
+
+knet::base::StatusOr<knet::cni::KernelHandle> MakeLinuxKernel() {
+  ASSIGN_OR_RETURN(std::unique_ptr<LinuxNetlink> host, LinuxNetlink::Open());
+  std::shared_ptr<LinuxNetlink> owner(std::move(host));
+  knet::cni::KernelHandle handle;
+  handle.kernel.host = owner.get();
+  handle.kernel.open_netns =
+      [](const std::string& path) -> knet::base::StatusOr<knet::cni::PodNetns> {
+    auto pod = std::make_shared<OpenPod>();
+    ASSIGN_OR_RETURN(pod->ns, netns::Netns::Open(path));
+    ASSIGN_OR_RETURN(pod->netlink, LinuxNetlink::Open(pod->ns));
+    return knet::cni::PodNetns{pod->ns.fd(), pod->netlink.get(), pod};
+  };
+  handle.owner = owner;
+  return handle;
 }
 
 }  // namespace
 
 int main() {
-  using knet::cni::ErrorCode;
-  const char* command_env = std::getenv("CNI_COMMAND");
-  if (command_env == nullptr || *command_env == '\0') {
+  if (GetEnv("CNI_COMMAND").value_or("").empty()) {
     // Run by hand: say what this is, as the reference plugins do.
     std::cerr << "knet-cni v" << knet::cmd::kVersion << " (" << knet::cmd::kGitVersion
               << "): the knet CNI plugin\nCNI protocol versions supported:";
@@ -33,22 +63,7 @@ int main() {
     std::cerr << "\n";
     return 0;
   }
-  std::string_view command(command_env);
-  if (command == "VERSION") {
-    knet::cni::VersionResult r = knet::cni::HandleVersion(ReadStdin());
-    if (!r.ok) return Fail(r.error);
-    std::cout << r.json;
-    return 0;
-  }
-  if (command == "ADD" || command == "DEL" || command == "CHECK" || command == "STATUS" ||
-      command == "GC") {
-    // Honest about scope: the network commands arrive with the node/CNI issue.
-    return Fail(
-        {ErrorCode::kPluginNotAvailable,
-         "CNI_COMMAND " + std::string(command) + " is not implemented by this knet-cni build",
-         "this build answers VERSION only"});
-  }
-  return Fail({ErrorCode::kInvalidEnvironment,
-               "unknown CNI_COMMAND \"" + std::string(command) + "\"",
-               "expected one of ADD, DEL, CHECK, VERSION, STATUS, GC"});
+  knet::cni::Response r = knet::cni::Run(GetEnv, ReadStdin(), MakeLinuxKernel);
+  std::cout << r.out << std::flush;
+  return r.exit_code;
 }

@@ -9,9 +9,11 @@
 // Spec: https://www.cni.dev/docs/spec/ (1.1.0). Thread-compatible free functions.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace knet::cni {
 
@@ -32,12 +34,35 @@ enum class ErrorCode : int {
   kTryAgainLater = 11,
   kPluginNotAvailable = 50,
   kPluginNotAvailableContainersDamaged = 51,
+  // knet-cni's own codes (the spec leaves 100 and up to plugins).
+  kKernelFailure = 100,  // a netlink or namespace operation failed; msg names it
+  kIpamFailure = 101,    // the address store refused or failed (e.g. no free address)
+  kCheckFailed = 102,    // CHECK found the attachment different from what ADD made
 };
 
 struct Error {
   ErrorCode code;
   std::string msg;
   std::string details;
+};
+
+// A value or a CNI error, for functions whose failure is reported to the runtime as-is.
+template <typename T>
+class Outcome {
+ public:
+  Outcome(T value) : value_(std::move(value)) {}      // NOLINT: implicit
+  Outcome(Error error) : error_(std::move(error)) {}  // NOLINT: implicit
+  bool ok() const { return value_.has_value(); }
+  // REQUIRES: ok().
+  const T& value() const& { return *value_; }
+  T& value() & { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  // REQUIRES: !ok().
+  const Error& error() const { return error_; }
+
+ private:
+  std::optional<T> value_;
+  Error error_{};
 };
 
 // {"cniVersion": ..., "code": N, "msg": ..., "details": ...}
