@@ -25,11 +25,6 @@ Result<nlohmann::json> ApplyPatch(const http::Request& req, const nlohmann::json
   std::string_view type = req.Header("content-type");
   type = type.substr(0, type.find(';'));
   auto patch = api::ParseJson(req.body);
-  if (type == "application/apply-patch+yaml") {
-    return UnsupportedMediaType(
-        "application/apply-patch+yaml: server-side apply is not supported by knet; use "
-        "client-side apply (kubectl apply without --server-side)");
-  }
   if (!patch.ok()) return BadRequest("invalid patch: " + std::string(patch.status().message()));
   base::StatusOr<nlohmann::json> out = base::InvalidArgumentError("");
   if (type == "application/json-patch+json") {
@@ -155,9 +150,11 @@ http::Response RestHandler::Update(const http::Request& req, const RequestInfo& 
 http::Response RestHandler::Patch(const http::Request& req, const RequestInfo& info) {
   if (req.Header("content-type").starts_with("application/apply-patch")) {
     // Refused before the object is read, so the answer is the same whether it exists or not.
-    return ErrorResponse(UnsupportedMediaType(
-        "application/apply-patch+yaml: server-side apply is not supported by knet; use "
-        "client-side apply (kubectl apply without --server-side)"));
+    ApiError e = UnsupportedMediaType(req.Header("content-type"));
+    e.message =
+        "server-side apply is not supported by knet (application/apply-patch+yaml); use "
+        "client-side apply (kubectl apply without --server-side)";
+    return ErrorResponse(e);
   }
   Result<FieldValidation> fv = ParseFieldValidation(req);
   if (!fv.ok()) return ErrorResponse(fv.error());

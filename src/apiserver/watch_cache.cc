@@ -329,6 +329,37 @@ Snapshot WatchCache::List(const WatchFilter& filter) const {
   return snap;
 }
 
+std::optional<Page> WatchCache::ListPage(const WatchFilter& filter, std::string_view after_key,
+                                         int64_t limit, int64_t at_revision) const {
+  std::string prefix = StorePrefix(*filter.resource, filter.namespace_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (at_revision != 0 && at_revision != revision_) return std::nullopt;
+  // A key from another collection: not ours to interpret (the store refuses such a token).
+  if (!after_key.empty() && after_key.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  Page page;
+  page.revision = revision_;
+  auto in_prefix = [&](const auto& it) {
+    return it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+  };
+  auto it = after_key.empty() ? objects_.lower_bound(prefix)
+                              : objects_.upper_bound(std::string(after_key));
+  for (; in_prefix(it); ++it) {
+    if (!filter.Matches(*it->second)) continue;
+    if (limit > 0 && static_cast<int64_t>(page.items.size()) == limit) {
+      page.more = true;
+      break;
+    }
+    page.items.push_back(it->second);
+  }
+  if (page.more) {
+    page.last_key = page.items.back()->key;
+    for (auto rest = objects_.upper_bound(page.last_key); in_prefix(rest); ++rest) {
+      ++page.remaining;
+    }
+  }
+  return page;
+}
+
 CachedPtr WatchCache::Get(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);

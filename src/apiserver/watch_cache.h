@@ -83,6 +83,15 @@ struct Snapshot {
   int64_t revision = 0;
 };
 
+// One page of a list, read from the cache at one revision.
+struct Page {
+  std::vector<CachedPtr> items;  // sorted by key
+  int64_t revision = 0;
+  std::string last_key;   // the key of the last item, when `more`
+  bool more = false;      // matching items follow this page
+  int64_t remaining = 0;  // keys of the collection after this page (selectors ignored)
+};
+
 class WatchCache {
  public:
   struct Options {
@@ -107,6 +116,12 @@ class WatchCache {
   base::Status WaitForRevision(int64_t rev, std::chrono::milliseconds timeout);
 
   Snapshot List(const WatchFilter& filter) const;
+  // Up to `limit` (0: all) matching items with keys after `after_key` ("": from the start),
+  // provided the cache is still at `at_revision` (0: any); nullopt when it has moved on, so that
+  // the caller reads that revision from the store instead (also for a key outside the
+  // collection).
+  std::optional<Page> ListPage(const WatchFilter& filter, std::string_view after_key, int64_t limit,
+                               int64_t at_revision) const;
   CachedPtr Get(const std::string& key) const;  // nullptr if absent
 
   // Watches may start from this revision or later; older ones get 410 Gone.

@@ -130,6 +130,45 @@ TEST_F(WatchCacheTest, ResumesFromARevisionAndAnswersGoneOutsideTheWindow) {
   EXPECT_EQ(gone.error().reason, "Expired");
 }
 
+TEST_F(WatchCacheTest, PagesWalkTheCollectionAtOneRevisionOrStepAside) {
+  WatchCache cache(store_.get());
+  ASSERT_TRUE(cache.Start().ok());
+  int64_t last = 0;
+  for (const char* n : {"b", "c", "d", "e"}) {
+    last = *store_->Create(std::string("pods/default/") + n, PodJson(n, n[0] == 'c' ? "x" : "web"));
+  }
+  ASSERT_TRUE(cache.WaitForRevision(last, 5s).ok());
+  WatchFilter all;
+  all.resource = &Pods();
+  auto first = cache.ListPage(all, "", 2, 0);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->items.size(), 2u);
+  EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->last_key, "pods/default/b");
+  EXPECT_EQ(first->remaining, 3);
+  auto second = cache.ListPage(all, first->last_key, 2, first->revision);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->items[0]->key, "pods/default/c");
+  auto third = cache.ListPage(all, second->last_key, 2, first->revision);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->items.size(), 1u);
+  EXPECT_FALSE(third->more);
+  // A selector fills the page with matches (a, b, d; c does not match), then says more follow.
+  WatchFilter web = all;
+  web.labels = *api::Selector::Parse("app=web");
+  auto sel = cache.ListPage(web, "", 3, 0);
+  ASSERT_EQ(sel->items.size(), 3u);
+  EXPECT_EQ(sel->items[2]->key, "pods/default/d");
+  EXPECT_TRUE(sel->more);
+  auto rest = cache.ListPage(web, sel->last_key, 3, sel->revision);
+  ASSERT_EQ(rest->items.size(), 1u);
+  EXPECT_FALSE(rest->more);
+  // Once the cache moves past the first page's revision, later pages are the store's job.
+  ASSERT_TRUE(cache.WaitForRevision(*store_->Create("pods/default/f", PodJson("f", "x")), 5s).ok());
+  EXPECT_FALSE(cache.ListPage(all, first->last_key, 2, first->revision).has_value());
+  EXPECT_FALSE(cache.ListPage(all, "services/default/x", 2, 0).has_value());
+}
+
 TEST_F(WatchCacheTest, DeadlineClosesTheWatchAndStopClosesTheRest) {
   WatchCache cache(store_.get());
   ASSERT_TRUE(cache.Start().ok());

@@ -39,7 +39,8 @@ class KnetServer:
         self.kubeconfig = os.path.join(self.dir, "admin.kubeconfig")
         if os.path.exists(self.kubeconfig):
             os.remove(self.kubeconfig)
-        log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")
+        log = self._log
         self.proc = subprocess.Popen(
             [knet_bin(), "server", "--data-dir", self.dir, "--listen", "127.0.0.1:0"]
             + self.extra_args,
@@ -109,6 +110,9 @@ class KnetServer:
                 self.proc.wait()
         rc = self.proc.returncode if self.proc is not None else 0
         self.proc = None
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
         return rc
 
     def cleanup(self):
