@@ -400,5 +400,64 @@ TEST_F(CniIntegrationTest, StatusIs50WhenNoAddressIsLeft) {
   EXPECT_EQ(r.json()["code"], 50) << r.out;
 }
 
+TEST_F(CniIntegrationTest, DualStackAddIn040FormatWithUsableIpv6) {
+  std::string a = NewNetns(), b = NewNetns();
+  const std::string conf =
+      R"({"cniVersion":"0.4.0","name":"itnet","bridge":")" + bridge_ +
+      R"(","isDefaultGateway":true,"ipam":{"type":"host-local","dataDir":")" + dir_ +
+      R"(","ranges":[[{"subnet":"10.213.10.0/24"}],[{"subnet":"fd00:213:10::/64"}]]}})";
+  Response ra = Cni("ADD", "ctr-a", a, conf);
+  Response rb = Cni("ADD", "ctr-b", b, conf);
+  ASSERT_EQ(ra.exit_code, 0) << ra.out;
+  ASSERT_EQ(rb.exit_code, 0) << rb.out;
+  nlohmann::json res = ra.json();
+  EXPECT_EQ(res["cniVersion"], "0.4.0");
+  ASSERT_EQ(res["ips"].size(), 2u);
+  EXPECT_EQ(res["ips"][0]["version"], "4");
+  EXPECT_EQ(res["ips"][1]["version"], "6");
+  EXPECT_EQ(res["ips"][1]["address"], "fd00:213:10::2/64");
+  auto pod = PodNetlink(a);
+  auto eth0 = pod->GetLink("eth0");
+  ASSERT_TRUE(eth0.ok());
+  auto v6 = pod->ListLinkAddresses(eth0->index, AF_INET6);
+  ASSERT_TRUE(v6.ok());
+  bool global = false;
+  for (const auto& addr : *v6) {
+    if (addr.ToString() == "fd00:213:10::2/64") global = true;
+  }
+  EXPECT_TRUE(global);
+  auto routes = pod->ListRoutes(AF_INET6);
+  ASSERT_TRUE(routes.ok());
+  bool default_v6 = false;
+  for (const auto& rt : *routes) {
+    if (rt.dst.prefix_len() == 0 && rt.gateway && rt.gateway->ToString() == "fd00:213:10::1") {
+      default_v6 = true;
+    }
+  }
+  EXPECT_TRUE(default_v6);
+  // 0.4.0 DEL of both leaves nothing.
+  EXPECT_EQ(Cni("DEL", "ctr-a", a, conf).exit_code, 0);
+  EXPECT_EQ(Cni("DEL", "ctr-b", b, conf).exit_code, 0);
+  EXPECT_TRUE(BridgePorts().empty());
+  EXPECT_EQ(Reservations(), 0u);
+}
+
+TEST_F(CniIntegrationTest, KernelFailureAfterCreatingRollsBackVethAndReservation) {
+  std::string ns = NewNetns();
+  // The gateway of this route is on no connected subnet: the kernel refuses the route
+  // (ENETUNREACH) after the veth, addresses and reservation exist.
+  const std::string conf = R"({"cniVersion":"1.1.0","name":"itnet","bridge":")" + bridge_ +
+                           R"(","isGateway":true,"ipam":{"type":"host-local","dataDir":")" + dir_ +
+                           R"(","subnet":"10.213.11.0/24",)" +
+                           R"("routes":[{"dst":"192.0.2.0/24","gw":"198.51.100.1"}]}})";
+  Response r = Cni("ADD", "ctr-a", ns, conf);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.json()["code"], 100) << r.out;
+  EXPECT_NE(r.out.find("192.0.2.0/24"), std::string::npos) << r.out;
+  EXPECT_TRUE(BridgePorts().empty());
+  EXPECT_FALSE(PodNetlink(ns)->GetLink("eth0").ok());
+  EXPECT_EQ(Reservations(), 0u);
+}
+
 }  // namespace
 }  // namespace knet
