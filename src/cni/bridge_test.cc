@@ -229,6 +229,40 @@ TEST_F(BridgeTest, GcReleasesStaleReservationsAndVeths) {
   EXPECT_FALSE(pod2_.GetLink("eth0").ok());
 }
 
+TEST_F(BridgeTest, BridgeNameTakenByANonBridgeFailsAddAndStatus) {
+  ASSERT_TRUE(host_.CreateVeth({.name = "kb0", .peer_name = "kb0peer"}).ok());
+  Outcome<nlohmann::json> r = Add(Conf(), Env(), kernel_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kKernelFailure);
+  EXPECT_NE(r.error().msg.find("not a bridge"), std::string::npos);
+  EXPECT_EQ(Reservations(), 0u);
+  EXPECT_FALSE(pod_.GetLink("eth0").ok());
+  Outcome<bool> st = Status(Conf(Command::kStatus), kernel_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kPluginNotAvailable);
+}
+
+TEST_F(BridgeTest, ForeignBridgeAddressNeedsForceAddress) {
+  ASSERT_TRUE(host_.CreateBridge({.name = "kb0"}).ok());
+  auto bridge = host_.GetLink("kb0");
+  ASSERT_TRUE(bridge.ok());
+  kernel::netlink::Address foreign{
+      .link_index = bridge->index, .ip = *base::IPAddress::Parse("10.1.0.99"), .prefix_len = 24};
+  ASSERT_TRUE(host_.AddAddress(foreign).ok());
+  Outcome<nlohmann::json> r = Add(Conf(), Env(), kernel_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().msg.find("10.1.0.99/24"), std::string::npos) << r.error().msg;
+  EXPECT_EQ(Reservations(), 0u);
+  EXPECT_FALSE(pod_.GetLink("eth0").ok());
+
+  r = Add(Conf(Command::kAdd, R"("forceAddress":true,)"), Env(), kernel_);
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  auto v4 = host_.ListLinkAddresses(bridge->index, AF_INET);
+  ASSERT_TRUE(v4.ok());
+  ASSERT_EQ(v4->size(), 1u);
+  EXPECT_EQ((*v4)[0].ToString(), "10.1.0.1/24");
+}
+
 TEST_F(BridgeTest, HostVethNamesAreStableAndDistinct) {
   EXPECT_EQ(HostVethName("a", "eth0"), HostVethName("a", "eth0"));
   EXPECT_NE(HostVethName("a", "eth0"), HostVethName("a", "eth1"));
