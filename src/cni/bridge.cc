@@ -33,7 +33,8 @@ Error IpamError(const base::Status& s, std::string what) {
 
 Error CheckFailed(std::string msg) { return {ErrorCode::kCheckFailed, std::move(msg), ""}; }
 
-// Runs the registered undo steps in reverse unless Dismiss()ed: ADD's rollback.
+// Runs the registered undo steps in reverse unless Dismiss()ed: ADD's rollback. A step may refer
+// only to objects declared before the Undo (they outlive it) or capture by value.
 class Undo {
  public:
   Undo() = default;
@@ -274,7 +275,7 @@ Outcome<nlohmann::json> Add(const NetConf& conf, const Environment& env, Kernel&
   if (!s.ok()) {
     return KernelError(s, "creating veth " + env.ifname + " (in " + env.netns + ") / " + host_name);
   }
-  undo.Add([&] { (void)host.DeleteLink(host_name); });
+  undo.Add([&host, host_name] { (void)host.DeleteLink(host_name); });
 
   base::StatusOr<Link> host_link = host.GetLink(host_name);
   if (!host_link.ok()) return KernelError(host_link.status(), "reading " + host_name);
