@@ -459,5 +459,19 @@ TEST_F(CniIntegrationTest, KernelFailureAfterCreatingRollsBackVethAndReservation
   EXPECT_EQ(Reservations(), 0u);
 }
 
+TEST_F(CniIntegrationTest, CniArgsAsContainerdPassesThemRequestAnAddress) {
+  std::string ns = NewNetns();
+  std::map<std::string, std::string> env = {
+      {"CNI_COMMAND", "ADD"},
+      {"CNI_CONTAINERID", "ctr-a"},
+      {"CNI_NETNS", ns},
+      {"CNI_IFNAME", "eth0"},
+      {"CNI_PATH", "/opt/cni/bin"},
+      {"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;IP=10.213.12.50"}};
+  Response r = Exec(bin_, env, Conf("10.213.12.0/24"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.json()["ips"][0]["address"], "10.213.12.50/24");
+}
+
 }  // namespace
 }  // namespace knet
