@@ -101,6 +101,14 @@ Result<DecodedObject> DecodeAs(const ResourceInfo& r, JsonBody body, FieldValida
   return out;
 }
 
+Result<DecodedObject> DecodeRequestObject(const http::Request& req, const ResourceInfo& r) {
+  Result<FieldValidation> fv = ParseFieldValidation(req);
+  if (!fv.ok()) return fv.error();
+  Result<JsonBody> body = ParseBody(req);
+  if (!body.ok()) return body.error();
+  return DecodeAs(r, std::move(*body), *fv);
+}
+
 bool WantsTable(std::string_view accept) {
   return accept.find("as=Table") != std::string_view::npos;
 }

@@ -38,6 +38,9 @@ struct DecodedObject {
 //   Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "x"
 Result<DecodedObject> DecodeAs(const ResourceInfo& r, JsonBody body, FieldValidation fv);
 
+// The object in a POST or PUT body: ParseFieldValidation, ParseBody and DecodeAs in one.
+Result<DecodedObject> DecodeRequestObject(const http::Request& req, const ResourceInfo& r);
+
 // True when the Accept header asks for a meta.k8s.io Table.
 bool WantsTable(std::string_view accept);
 // True when the Accept header allows an answer knet can give (JSON, or a Table as JSON).

@@ -122,11 +122,7 @@ http::Response DeleteResponse(const ResourceInfo& r, const DeleteOutcome& out,
 }  // namespace
 
 http::Response RestHandler::Create(const http::Request& req, const RequestInfo& info) {
-  Result<FieldValidation> fv = ParseFieldValidation(req);
-  if (!fv.ok()) return ErrorResponse(fv.error());
-  Result<JsonBody> body = ParseBody(req);
-  if (!body.ok()) return ErrorResponse(body.error());
-  Result<DecodedObject> obj = DecodeAs(*info.resource, std::move(*body), *fv);
+  Result<DecodedObject> obj = DecodeRequestObject(req, *info.resource);
   if (!obj.ok()) return ErrorResponse(obj.error());
   Result<Stored> out = registry_->Create(*info.resource, info.namespace_, std::move(obj->object),
                                          WriteOptionsOf(req, info));
@@ -135,11 +131,7 @@ http::Response RestHandler::Create(const http::Request& req, const RequestInfo& 
 }
 
 http::Response RestHandler::Update(const http::Request& req, const RequestInfo& info) {
-  Result<FieldValidation> fv = ParseFieldValidation(req);
-  if (!fv.ok()) return ErrorResponse(fv.error());
-  Result<JsonBody> body = ParseBody(req);
-  if (!body.ok()) return ErrorResponse(body.error());
-  Result<DecodedObject> obj = DecodeAs(*info.resource, std::move(*body), *fv);
+  Result<DecodedObject> obj = DecodeRequestObject(req, *info.resource);
   if (!obj.ok()) return ErrorResponse(obj.error());
   Result<Stored> out = registry_->Update(*info.resource, info.namespace_, info.name,
                                          std::move(obj->object), WriteOptionsOf(req, info));
