@@ -267,10 +267,15 @@ Outcome<nlohmann::json> Add(const NetConf& conf, const Environment& env, Kernel&
                                  .peer_netns_fd = -1,
                                  .mtu = conf.mtu};
   base::Status s = host.CreateVeth(veth);
-  if (s.code() == base::StatusCode::kAlreadyExists && host.GetLink(host_name).ok()) {
-    // Left over from an ADD that crashed before its rollback: same attachment, so ours to replace.
-    (void)host.DeleteLink(host_name);
-    s = host.CreateVeth(veth);
+  if (s.code() == base::StatusCode::kAlreadyExists) {
+    // Left over from an ADD that crashed before its rollback: same attachment, so ours to
+    // replace — but only if it is not a port of some other bridge (another network's).
+    auto existing = host.GetLink(host_name);
+    if (existing.ok() &&
+        (existing->master_index == 0 || existing->master_index == bridge.value().index)) {
+      (void)host.DeleteLink(host_name);
+      s = host.CreateVeth(veth);
+    }
   }
   if (!s.ok()) {
     return KernelError(s, "creating veth " + env.ifname + " (in " + env.netns + ") / " + host_name);

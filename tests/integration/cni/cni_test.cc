@@ -172,10 +172,16 @@ class CniIntegrationTest : public ::testing::Test {
            R"("}})";
   }
 
+  // Container IDs are unique per test process and test: the host veth's name derives from the
+  // container ID, and tests run in parallel on one host.
+  std::string Id(const std::string& short_id) const {
+    return short_id.empty() ? "" : prefix_ + "-" + short_id;
+  }
+
   Response Cni(const std::string& command, const std::string& id, const std::string& ns,
                const std::string& conf, const std::string& ifname = "eth0") {
     std::map<std::string, std::string> env = {{"CNI_COMMAND", command},
-                                              {"CNI_CONTAINERID", id},
+                                              {"CNI_CONTAINERID", Id(id)},
                                               {"CNI_IFNAME", ifname},
                                               {"CNI_PATH", "/opt/cni/bin"}};
     if (!ns.empty()) env["CNI_NETNS"] = ns;
@@ -320,7 +326,7 @@ TEST_F(CniIntegrationTest, BadInputsGiveTheSpecCodeAndLeaveNothing) {
     int code;
   };
   std::map<std::string, std::string> add = {{"CNI_COMMAND", "ADD"},
-                                            {"CNI_CONTAINERID", "ctr-a"},
+                                            {"CNI_CONTAINERID", Id("ctr-a")},
                                             {"CNI_NETNS", ns},
                                             {"CNI_IFNAME", "eth0"},
                                             {"CNI_PATH", "/opt/cni/bin"}};
@@ -381,7 +387,7 @@ TEST_F(CniIntegrationTest, GcReleasesAStaleReservationAndItsVeth) {
   ASSERT_EQ(Cni("ADD", "stale", b, conf).exit_code, 0);
   ASSERT_EQ(Reservations(), 2u);
   nlohmann::json gc = nlohmann::json::parse(conf);
-  gc["cni.dev/valid-attachments"] = {{{"containerID", "keep"}, {"ifname", "eth0"}}};
+  gc["cni.dev/valid-attachments"] = {{{"containerID", Id("keep")}, {"ifname", "eth0"}}};
   Response r = Cni("GC", "", "", gc.dump());
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(Reservations(), 1u);
@@ -463,7 +469,7 @@ TEST_F(CniIntegrationTest, CniArgsAsContainerdPassesThemRequestAnAddress) {
   std::string ns = NewNetns();
   std::map<std::string, std::string> env = {
       {"CNI_COMMAND", "ADD"},
-      {"CNI_CONTAINERID", "ctr-a"},
+      {"CNI_CONTAINERID", Id("ctr-a")},
       {"CNI_NETNS", ns},
       {"CNI_IFNAME", "eth0"},
       {"CNI_PATH", "/opt/cni/bin"},
