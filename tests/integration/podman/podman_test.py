@@ -2,7 +2,9 @@
 """knet-cni under a real container runtime: podman (CNI backend) with runc.
 
 Two busybox containers on a knet network get addresses from knet-cni and reach each other over
-TCP; after they are removed, knet-cni's DEL has left no veth on the bridge and no reservation.
+TCP both ways; the store holds exactly their two reservations. Stopping one (DEL) leaves one port
+and one reservation; starting it again (ADD in a new netns) gives it an address A reaches. After
+both are removed, knet-cni's DEL has left no veth on the bridge and no reservation.
 Everything lives in a private temp dir (containers.conf, conflist, plugin dir, podman storage,
 IPAM store, rootfs); the bridge, the containers and the dirs are removed even on failure.
 
@@ -181,8 +183,8 @@ def main():
         if len(bridge_ports(bridge)) != 2:
             raise Failure("bridge %s has ports %s, want 2" % (bridge, bridge_ports(bridge)))
 
-        # A serves one line over TCP; B connects to A's address and must read it. Both ways.
-        for server, client in ((a, b), (b, a)):
+        def reach(server, client):
+            """server serves one line over TCP; client connects to server's address and reads it."""
             token = "hello-from-%s" % server
             run(podman + ["exec", "-d", server, "/bin/sh", "-c",
                           "echo %s | /bin/busybox nc -l -p 8080" % token], env=env)
@@ -200,10 +202,33 @@ def main():
                                                                     token))
             log("%s -> %s: ok" % (client, server))
 
+        def expect_store(want):
+            held = sorted(reservations(store))
+            if held != sorted(want):
+                raise Failure("store %s holds %s, want %s" % (store, held, sorted(want)))
+
+        reach(a, b)
+        reach(b, a)
         # knet-cni's host-local store holds exactly the two reservations.
-        held = sorted(reservations(store))
-        if held != sorted(ips.values()):
-            raise Failure("store %s holds %s, want %s" % (store, held, sorted(ips.values())))
+        expect_store(ips.values())
+
+        # Stop B (podman runs DEL) and start it again (a new netns, ADD): one port and one
+        # reservation while it is down; afterwards it has an address again and A reaches it.
+        run(podman + ["stop", "-t", "0", b], env=env)
+        if len(bridge_ports(bridge)) != 1:
+            raise Failure("with %s stopped, %s has ports %s, want 1" % (b, bridge,
+                                                                       bridge_ports(bridge)))
+        expect_store([ips[a]])
+        run(podman + ["start", b], env=env)
+        info = json.loads(run(podman + ["inspect", b], env=env, quiet=True).stdout)[0]
+        ips[b] = info["NetworkSettings"]["Networks"][net]["IPAddress"]
+        log("%s has %s after restart" % (b, ips[b]))
+        if not ips[b] or ips[b] == ips[a]:
+            raise Failure("restarted %s got %r (A has %s)" % (b, ips[b], ips[a]))
+        if len(bridge_ports(bridge)) != 2:
+            raise Failure("after restart %s has ports %s, want 2" % (bridge, bridge_ports(bridge)))
+        expect_store(ips.values())
+        reach(b, a)
 
         for name in names:
             run(podman + ["rm", "-f", "-t", "0", name], env=env)
