@@ -14,6 +14,7 @@ finally block, also when a call fails.
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -26,8 +27,9 @@ REF_DIR = "/usr/lib/cni"
 
 
 def percentile(values, p):
+    """Nearest rank: the ceil(p/100 * n)-th smallest value (p99 of 100 samples is the 99th)."""
     s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    k = max(0, min(len(s) - 1, math.ceil(p / 100.0 * len(s)) - 1))
     return s[k]
 
 
