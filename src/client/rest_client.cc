@@ -13,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <deque>
+#include <limits>
 #include <mutex>
 
 #include "api/json.h"
@@ -554,7 +555,7 @@ base::Status RestClient::WatchJson(const ResourcePath& r, std::string_view ns,
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> c,
                    impl_->Send(req, connect_deadline, cancel, false, &reused, what));
   bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   RETURN_IF_ERROR(impl_->ReadHeader(*c, parser, connect_deadline, cancel, what));
   int status = static_cast<int>(parser.get().result_int());
   if (status < 200 || status > 299) {

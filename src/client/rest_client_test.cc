@@ -175,8 +175,10 @@ TEST_F(ServerFixture, WatchSeesAddedModifiedDeleted) {
         "default", {.resource_version = list->resource_version},
         [&](const WatchEvent<api::Pod>& ev) {
           std::lock_guard<std::mutex> l(mu);
-          events.emplace_back(ev.type,
-                              ev.object.metadata.name + "/" + ev.object.metadata.labels["tier"]);
+          events.emplace_back(ev.type, ev.object.metadata.name + "/" +
+                                           (ev.object.metadata.labels.count("tier")
+                                                ? ev.object.metadata.labels.at("tier")
+                                                : std::string()));
           return events.size() < 3;
         },
         &cancel);
