@@ -1,7 +1,11 @@
 // RestClient against a real in-process ApiServer (memory store, port 0, temp data dir).
 #include "client/rest_client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -48,6 +52,27 @@ TEST(RestClientConfigTest, RejectsBadUrls) {
   EXPECT_FALSE(RestClient::Create({.server = "ftp://x"}).ok());
   EXPECT_FALSE(RestClient::Create({.server = "https://"}).ok());
   EXPECT_FALSE(RestClient::Create({.server = "https://1.2.3.4", .ca_pem = "not a pem"}).ok());
+}
+
+TEST(RestClientTimeoutTest, SilentPeerIsDeadlineExceeded) {
+  // A listening socket nobody accepts on: TCP connects (backlog), the TLS handshake never ends.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto c = RestClient::Create({.server = url, .timeout = std::chrono::milliseconds(300)});
+  ASSERT_TRUE(c.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*c)->Get<api::Pod>("default", "x");
+  EXPECT_EQ(r.status().code(), base::StatusCode::kDeadlineExceeded) << r.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  close(fd);
 }
 
 TEST_F(ServerFixture, CrudRoundTripAndErrorMapping) {
