@@ -123,6 +123,25 @@ TEST_F(ServerFixture, InformerResyncRedeliversUpdates) {
   EXPECT_EQ(log[2], "UPDATE r ->");
 }
 
+TEST_F(ServerFixture, InformerRewatchesFromItsRevisionAfterADroppedStream) {
+  ASSERT_TRUE(client_->Create(MakePod("one")).ok());
+  Informer<api::Pod> inf(client_.get(), "default");
+  Recorder rec;
+  inf.AddHandlers(rec.Handlers());
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(std::chrono::seconds(10)));
+  ASSERT_TRUE(rec.WaitFor(1));
+  inf.PauseWatchForTesting();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(client_->Create(MakePod("two")).ok());
+  ASSERT_TRUE(client_->Delete<api::Pod>("default", "one", {.grace_period_seconds = 0}).ok());
+  inf.ResumeWatchForTesting();
+  ASSERT_TRUE(rec.WaitFor(3));
+  EXPECT_EQ(rec.Snapshot(), (std::vector<std::string>{"ADD one", "ADD two", "DELETE one"}));
+  EXPECT_EQ(inf.relists(), 0);  // the window still held the revision: no relist needed
+  EXPECT_EQ(Names(inf.List()), std::vector<std::string>{"two"});
+}
+
 class SmallWindowInformerTest : public ServerFixture {
  protected:
   void SetUp() override { StartServer(/*window=*/5); }
