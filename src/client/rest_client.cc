@@ -291,8 +291,8 @@ struct RestClient::Impl {
     }
     RETURN_IF_ERROR(c->Run(
         [&](auto handler) {
-          c->lowest().socket().async_connect(*eps.begin(),
-                                             [h = std::move(handler)](auto e) mutable { h(e); });
+          // Every resolved address in turn ("localhost" may give ::1 before 127.0.0.1).
+          net::async_connect(c->lowest().socket(), eps, handler);
         },
         deadline, cancel, what));
     c->lowest().socket().set_option(tcp::no_delay(true), ec);

@@ -313,6 +313,18 @@ TEST_F(ServerFixture, WrongCaOrHostFailsVerification) {
   EXPECT_FALSE((*c)->Get<api::Pod>("default", "x").ok());
 }
 
+TEST_F(ServerFixture, HostNameIsVerifiedAgainstTheCertificate) {
+  // The serving certificate names "localhost": the DNS-name path (SNI + host check) accepts it,
+  // whichever address localhost resolves to first.
+  auto kc = apiserver::auth::LoadKubeconfig(server_->kubeconfig_path());
+  ASSERT_TRUE(kc.ok());
+  std::string url = "https://localhost:" + std::to_string(server_->port());
+  auto c = RestClient::Create({.server = url, .ca_pem = kc->ca_pem, .token = kc->token});
+  ASSERT_TRUE(c.ok());
+  auto l = (*c)->List<api::Pod>("default");
+  EXPECT_TRUE(l.ok()) << l.status().ToString();
+}
+
 TEST_F(ServerFixture, ServerStoppedIsUnavailableNotAHang) {
   ASSERT_TRUE(client_->List<api::Pod>("default").ok());  // leaves a pooled connection
   server_->Stop();
