@@ -325,6 +325,21 @@ TEST_F(ServerFixture, HostNameIsVerifiedAgainstTheCertificate) {
   EXPECT_TRUE(l.ok()) << l.status().ToString();
 }
 
+TEST_F(ServerFixture, PooledConnectionsReconnectAfterAServerRestart) {
+  ASSERT_TRUE(client_->List<api::Pod>("default").ok());  // leaves a pooled connection
+  uint16_t port = server_->port();
+  server_->Stop();
+  server_.reset();
+  // Same data dir (same CA and token), same port.
+  apiserver::ServerConfig cfg{
+      .data_dir = dir_, .listen = "127.0.0.1:" + std::to_string(port), .store_url = "memory://"};
+  auto s = apiserver::ApiServer::Start(cfg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  server_ = std::move(*s);
+  auto l = client_->List<api::Pod>("default");
+  EXPECT_TRUE(l.ok()) << l.status().ToString();
+}
+
 TEST_F(ServerFixture, ServerStoppedIsUnavailableNotAHang) {
   ASSERT_TRUE(client_->List<api::Pod>("default").ok());  // leaves a pooled connection
   server_->Stop();
