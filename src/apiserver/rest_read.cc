@@ -60,47 +60,6 @@ Result<int64_t> ParseInt(const std::optional<std::string>& v, std::string_view n
                     "\": must be a non-negative integer");
 }
 
-// Continue tokens use the store's format, "<revision>:<hex of the last key>", so that either
-// the cache or the store can serve the next page.
-std::string ContinueToken(int64_t revision, std::string_view last_key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = std::to_string(revision) + ":";
-  for (char c : last_key) {
-    auto b = static_cast<unsigned char>(c);
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
-}
-
-// (revision, last key) of a token, or nullopt for a malformed one (the store then explains).
-std::optional<std::pair<int64_t, std::string>> ParseContinueToken(std::string_view token) {
-  size_t colon = token.find(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view hex = token.substr(colon + 1);
-  hex = hex.substr(0, hex.find(':'));  // a ":<remaining>" suffix from the store
-  if (hex.empty() || hex.size() % 2 != 0) return std::nullopt;
-  int64_t rev = 0;
-  for (char c : token.substr(0, colon)) {
-    if (c < '0' || c > '9' || rev > INT64_MAX / 10 - 10) return std::nullopt;
-    rev = rev * 10 + (c - '0');
-  }
-  auto nibble = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string key;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]);
-    int lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    key.push_back(static_cast<char>((hi << 4) | lo));
-  }
-  return std::make_pair(rev, key);
-}
-
 std::string EncodeList(const ResourceInfo& r, const std::vector<CachedPtr>& items,
                        const api::ListMeta& meta) {
   // ListMeta's fields are plain (revision numbers, store tokens in hex): written directly.
@@ -192,8 +151,9 @@ http::Response RestHandler::List(const http::Request& req, const RequestInfo& in
     }
     cached = cache_->ListPage(*filter, "", *limit, 0);
   } else if (!exact) {
-    if (auto token = ParseContinueToken(cont)) {
-      cached = cache_->ListPage(*filter, token->second, *limit, token->first);
+    // A malformed token falls through to the store, which says what is wrong with it.
+    if (auto token = store::DecodeContinueToken(cont); token.ok()) {
+      cached = cache_->ListPage(*filter, token->last_key, *limit, token->revision);
     }
   }
   if (cached) {
@@ -202,7 +162,7 @@ http::Response RestHandler::List(const http::Request& req, const RequestInfo& in
     if (cached->more) {
       // The store's own token format, so a later page can be read from the store if the cache
       // has moved on by then.
-      meta.continue_ = ContinueToken(cached->revision, cached->last_key);
+      meta.continue_ = store::EncodeContinueToken(cached->revision, cached->last_key);
       if (!selective) meta.remaining_item_count = cached->remaining;
     }
   } else {

@@ -139,6 +139,20 @@ class Store {
   virtual Status Compact(int64_t revision) = 0;
 };
 
+// Continue tokens, as every backend writes them: "<revision>:<hex of the last key>[:<remaining>]".
+// Public so that a cache in front of the store (the API server's watch cache) can hand out
+// tokens the store accepts for the next page.
+struct ContinuePosition {
+  int64_t revision = 0;
+  std::string last_key;
+  int64_t remaining = -1;  // items after the page at `revision`; -1: not recorded
+};
+// remaining < 0 is left out.
+std::string EncodeContinueToken(int64_t revision, std::string_view last_key,
+                                int64_t remaining = -1);
+// InvalidArgument for a malformed token.
+StatusOr<ContinuePosition> DecodeContinueToken(std::string_view token);
+
 // True for the error a List or Watch returns when its revision was compacted away. Backends use
 // StatusCode::kOutOfRange for this and only for this (as etcd's ErrCompacted does).
 inline bool IsCompacted(const Status& s) { return s.code() == base::StatusCode::kOutOfRange; }

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-namespace knet::store::internal {
+namespace knet::store {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -26,37 +26,47 @@ std::string EncodeContinueToken(int64_t revision, std::string_view last_key, int
   return out;
 }
 
+StatusOr<ContinuePosition> DecodeContinueToken(std::string_view token) {
+  std::string_view t = token;
+  auto bad = [&] {
+    return base::InvalidArgumentError("malformed continue token \"" + std::string(token) + "\"");
+  };
+  ContinuePosition pos;
+  size_t colon = t.find(':');
+  if (colon == std::string_view::npos) return bad();
+  if (size_t second = t.find(':', colon + 1); second != std::string_view::npos) {
+    auto [rp, rec] = std::from_chars(t.data() + second + 1, t.data() + t.size(), pos.remaining);
+    if (rec != std::errc() || rp != t.data() + t.size() || pos.remaining < 0) return bad();
+    t = t.substr(0, second);
+  }
+  if ((t.size() - colon - 1) % 2 != 0) return bad();
+  auto [p, ec] = std::from_chars(t.data(), t.data() + colon, pos.revision);
+  if (ec != std::errc() || p != t.data() + colon || pos.revision <= 0) return bad();
+  for (size_t i = colon + 1; i < t.size(); i += 2) {
+    int hi = HexValue(t[i]), lo = HexValue(t[i + 1]);
+    if (hi < 0 || lo < 0) return bad();
+    pos.last_key.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  if (pos.last_key.empty()) return bad();
+  return pos;
+}
+
+namespace internal {
+
 StatusOr<ListStart> ResolveListStart(std::string_view prefix, const ListOptions& options,
                                      int64_t current_revision, int64_t compacted_revision) {
   ListStart start;
   start.revision = options.revision;
   start.start_key = std::string(prefix);
   if (!options.continue_token.empty()) {
-    std::string_view t = options.continue_token;
-    auto bad = [&] {
-      return base::InvalidArgumentError("listing " + std::string(prefix) +
-                                        ": malformed continue token \"" + std::string(t) + "\"");
-    };
-    size_t colon = t.find(':');
-    if (colon == std::string_view::npos) return bad();
-    if (size_t second = t.find(':', colon + 1); second != std::string_view::npos) {
-      int64_t remaining = 0;
-      auto [rp, rec] = std::from_chars(t.data() + second + 1, t.data() + t.size(), remaining);
-      if (rec != std::errc() || rp != t.data() + t.size() || remaining < 0) return bad();
-      start.remaining = remaining;
-      t = t.substr(0, second);
+    auto pos = DecodeContinueToken(options.continue_token);
+    if (!pos.ok()) {
+      return base::InvalidArgumentError("listing " + std::string(prefix) + ": " +
+                                        std::string(pos.status().message()));
     }
-    if ((t.size() - colon - 1) % 2 != 0) return bad();
-    int64_t rev = 0;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + colon, rev);
-    if (ec != std::errc() || p != t.data() + colon || rev <= 0) return bad();
-    std::string last;
-    for (size_t i = colon + 1; i < t.size(); i += 2) {
-      int hi = HexValue(t[i]), lo = HexValue(t[i + 1]);
-      if (hi < 0 || lo < 0) return bad();
-      last.push_back(static_cast<char>((hi << 4) | lo));
-    }
-    if (last.empty()) return bad();
+    start.remaining = pos->remaining;
+    const int64_t rev = pos->revision;
+    const std::string& last = pos->last_key;
     if (!last.starts_with(prefix)) {
       return base::InvalidArgumentError("listing " + std::string(prefix) +
                                         ": the continue token belongs to another prefix");
@@ -125,4 +135,5 @@ Status CheckKey(std::string_view key) {
   return base::OkStatus();
 }
 
-}  // namespace knet::store::internal
+}  // namespace internal
+}  // namespace knet::store

@@ -21,9 +21,7 @@ struct ListStart {
   int64_t remaining = -1;
 };
 
-// "<revision>:<hex of last_key>[:<remaining>]"; remaining < 0 is left out.
-std::string EncodeContinueToken(int64_t revision, std::string_view last_key,
-                                int64_t remaining = -1);
+using store::EncodeContinueToken;  // store.h: the token format is public
 
 // Resolves options against the store's current and compacted revisions: the revision to read and
 // the first key. InvalidArgument for a bad token or a future revision; compacted (kOutOfRange).
