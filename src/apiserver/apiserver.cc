@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -135,9 +136,15 @@ base::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ServerConfig& 
                                       std::string(ports.status().message()));
   }
   parts->ports.emplace(std::move(*ports));
-  if (auto c = base::Cidr::Parse(config.cluster_cidr); !c.ok() && !config.cluster_cidr.empty()) {
-    return base::InvalidArgumentError("--cluster-cidr \"" + config.cluster_cidr +
-                                      "\": " + std::string(c.status().message()));
+  // One CIDR, or "v4,v6" for dual-stack (the node IPAM controller allocates from each).
+  for (size_t pos = 0; !config.cluster_cidr.empty() && pos <= config.cluster_cidr.size();) {
+    size_t comma = std::min(config.cluster_cidr.find(',', pos), config.cluster_cidr.size());
+    std::string one = config.cluster_cidr.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (auto c = base::Cidr::Parse(one); !c.ok()) {
+      return base::InvalidArgumentError("--cluster-cidr \"" + config.cluster_cidr + "\": \"" + one +
+                                        "\": " + std::string(c.status().message()));
+    }
   }
   std::string advertise = config.advertise_address;
   if (advertise.empty()) {

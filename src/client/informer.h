@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -372,6 +373,9 @@ class Informer {
         if (stop_) return;
       }
       if (IsGone(s)) {
+        // As client-go's reflector logs it: the cache resumes through a fresh list.
+        std::cerr << "informer " << T::kKind << ": resourceVersion " << rv
+                  << " is gone (410); relisting\n";
         need_list = true;
       } else if (!s.ok() && s.code() != base::StatusCode::kCancelled) {
         if (!Sleep(opts_.retry_backoff)) return;
