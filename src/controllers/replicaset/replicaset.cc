@@ -1,0 +1,348 @@
+#include "controllers/replicaset/replicaset.h"
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <optional>
+
+#include "api/selector.h"
+#include "controllers/replicaset/controller_ref.h"
+#include "controllers/replicaset/pod_util.h"
+#include "controllers/replicaset/slow_start.h"
+
+namespace knet::controllers {
+namespace {
+
+constexpr const char* kNamespaceIndex = client::Informer<api::Pod>::kNamespaceIndex;
+
+// metav1.LabelSelectorAsSelector, where a nil or empty selector selects nothing: a ReplicaSet
+// that slipped past validation must never adopt every pod in its namespace.
+base::StatusOr<api::Selector> SelectorOf(const api::ReplicaSet& rs) {
+  if (!rs.spec.selector) return base::InvalidArgumentError("spec.selector is not set");
+  ASSIGN_OR_RETURN(api::Selector sel, api::Selector::FromLabelSelector(*rs.spec.selector));
+  if (sel.Empty()) return base::InvalidArgumentError("spec.selector is empty");
+  return sel;
+}
+
+bool IsReplicaSetRef(const api::OwnerReference& r) {
+  return r.kind == api::ReplicaSet::kKind && r.api_version == api::ReplicaSet::kApiVersion;
+}
+
+// The pod a ReplicaSet creates from its template (upstream GetPodFromTemplate).
+api::Pod PodFromTemplate(const api::ReplicaSet& rs) {
+  api::Pod p;
+  p.metadata.namespace_ = rs.metadata.namespace_;
+  p.metadata.generate_name = rs.metadata.name + "-";
+  p.metadata.labels = rs.spec.template_.metadata.labels;
+  p.metadata.annotations = rs.spec.template_.metadata.annotations;
+  p.metadata.finalizers = rs.spec.template_.metadata.finalizers;
+  p.metadata.owner_references = {ControllerRefTo(rs)};
+  p.spec = rs.spec.template_.spec;
+  return p;
+}
+
+const api::ReplicaSetCondition* FindCondition(const api::ReplicaSetStatus& s,
+                                              const std::string& type) {
+  for (const api::ReplicaSetCondition& c : s.conditions) {
+    if (c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+ReplicaSetController::ReplicaSetController(SharedInformers* informers, ReplicaSetOptions opts)
+    : informers_(informers),
+      client_(informers->client()),
+      opts_(opts),
+      expectations_(opts.expectations_timeout),
+      events_(informers->client(), "replicaset-controller"),
+      controller_({.name = "replicaset",
+                   .workers = opts.workers,
+                   .reconcile = [this](const std::string& key) { return Sync(key); }}) {
+  informers_->replica_sets().AddHandlers({
+      .on_add = [this](const api::ReplicaSet& rs) { controller_.Enqueue(client::KeyOf(rs)); },
+      .on_update = [this](const api::ReplicaSet&,
+                          const api::ReplicaSet& rs) { controller_.Enqueue(client::KeyOf(rs)); },
+      .on_delete =
+          [this](const api::ReplicaSet& rs) {
+            expectations_.Delete(client::KeyOf(rs));
+            controller_.Enqueue(client::KeyOf(rs));
+          },
+  });
+  informers_->pods().AddHandlers({
+      .on_add = [this](const api::Pod& p) { OnPodAdd(p); },
+      .on_update = [this](const api::Pod& o, const api::Pod& p) { OnPodUpdate(o, p); },
+      .on_delete = [this](const api::Pod& p) { OnPodDelete(p); },
+  });
+}
+
+ReplicaSetController::~ReplicaSetController() { Stop(); }
+
+void ReplicaSetController::Start() { controller_.Start(); }
+void ReplicaSetController::Stop() { controller_.Stop(); }
+
+std::shared_ptr<const api::ReplicaSet> ReplicaSetController::ResolveControllerRef(
+    const api::Pod& pod) const {
+  const api::OwnerReference* ref = GetControllerOf(pod.metadata);
+  if (!ref || !IsReplicaSetRef(*ref)) return nullptr;
+  auto rs = informers_->replica_sets().GetShared(pod.metadata.namespace_, ref->name);
+  if (!rs || rs->metadata.uid != ref->uid) return nullptr;
+  return rs;
+}
+
+void ReplicaSetController::EnqueueMatchingReplicaSets(const api::Pod& pod) {
+  for (const auto& rs :
+       informers_->replica_sets().ByIndexShared(kNamespaceIndex, pod.metadata.namespace_)) {
+    base::StatusOr<api::Selector> sel = SelectorOf(*rs);
+    if (sel.ok() && sel->Matches(pod.metadata.labels)) controller_.Enqueue(client::KeyOf(*rs));
+  }
+}
+
+void ReplicaSetController::OnPodAdd(const api::Pod& pod) {
+  // After a restart a pod may first be seen already terminating: that is a deletion.
+  if (!pod.metadata.deletion_timestamp.IsZero()) {
+    OnPodDelete(pod);
+    return;
+  }
+  if (GetControllerOf(pod.metadata)) {
+    if (auto rs = ResolveControllerRef(pod)) {
+      std::string key = client::KeyOf(*rs);
+      expectations_.CreationObserved(key);
+      controller_.Enqueue(key);
+    }
+    return;
+  }
+  EnqueueMatchingReplicaSets(pod);  // an orphan: whoever matches may adopt it
+}
+
+void ReplicaSetController::OnPodUpdate(const api::Pod& old_pod, const api::Pod& pod) {
+  if (old_pod.metadata.resource_version == pod.metadata.resource_version) return;  // resync
+  bool labels_changed = old_pod.metadata.labels != pod.metadata.labels;
+  if (!pod.metadata.deletion_timestamp.IsZero()) {
+    // Graceful deletion: the pod is as good as gone, count it now rather than after the grace
+    // period so a replacement is created at once.
+    OnPodDelete(pod);
+    if (labels_changed) OnPodDelete(old_pod);
+    return;
+  }
+  const api::OwnerReference* old_ref = GetControllerOf(old_pod.metadata);
+  const api::OwnerReference* ref = GetControllerOf(pod.metadata);
+  bool ref_changed =
+      (old_ref == nullptr) != (ref == nullptr) || (old_ref && ref && !(*old_ref == *ref));
+  if (ref_changed && old_ref) {
+    if (auto rs = ResolveControllerRef(old_pod)) controller_.Enqueue(client::KeyOf(*rs));
+  }
+  if (ref) {
+    if (auto rs = ResolveControllerRef(pod)) {
+      std::string key = client::KeyOf(*rs);
+      controller_.Enqueue(key);
+      // A pod that just became ready is available minReadySeconds later: look again then.
+      if (rs->spec.min_ready_seconds > 0 && !IsPodReady(old_pod) && IsPodReady(pod)) {
+        controller_.EnqueueAfter(
+            key, std::chrono::seconds(rs->spec.min_ready_seconds) + std::chrono::milliseconds(100));
+      }
+    }
+    return;
+  }
+  if (labels_changed || ref_changed) EnqueueMatchingReplicaSets(pod);
+}
+
+void ReplicaSetController::OnPodDelete(const api::Pod& pod) {
+  auto rs = ResolveControllerRef(pod);
+  if (!rs) return;
+  std::string key = client::KeyOf(*rs);
+  expectations_.DeletionObserved(key, client::KeyOf(pod));
+  controller_.Enqueue(key);
+}
+
+base::StatusOr<client::ReconcileResult> ReplicaSetController::Sync(const std::string& key) {
+  auto [ns, name] = client::SplitKey(key);
+  std::shared_ptr<const api::ReplicaSet> rs = informers_->replica_sets().GetShared(ns, name);
+  if (!rs) {
+    expectations_.Delete(key);
+    return client::ReconcileResult{};
+  }
+  base::StatusOr<api::Selector> sel = SelectorOf(*rs);
+  if (!sel.ok()) {
+    // Retrying cannot fix the spec; the next update of the ReplicaSet is queued anyway.
+    std::cerr << "replicaset controller: " << key << ": " << sel.status().message() << "\n";
+    return client::ReconcileResult{};
+  }
+  // Read before listing pods: an expectation satisfied now is reflected in the list below.
+  bool needs_sync = expectations_.Satisfied(key);
+
+  std::vector<PodPtr> active;
+  for (PodPtr& p : informers_->pods().ByIndexShared(kNamespaceIndex, ns)) {
+    if (IsPodActive(*p)) active.push_back(std::move(p));
+  }
+  ASSIGN_OR_RETURN(std::vector<PodPtr> pods, ClaimPods(*rs, active));
+
+  base::Status manage_error;
+  if (needs_sync && rs->metadata.deletion_timestamp.IsZero()) {
+    manage_error = ManageReplicas(pods, *rs);
+  }
+  ASSIGN_OR_RETURN(client::ReconcileResult result, UpdateStatus(*rs, pods, manage_error));
+  if (!manage_error.ok()) return manage_error;
+  return result;
+}
+
+base::StatusOr<std::vector<ReplicaSetController::PodPtr>> ReplicaSetController::ClaimPods(
+    const api::ReplicaSet& rs, const std::vector<PodPtr>& candidates) {
+  ASSIGN_OR_RETURN(api::Selector sel, SelectorOf(rs));
+  const bool rs_deleting = !rs.metadata.deletion_timestamp.IsZero();
+  std::vector<PodPtr> claimed;
+  base::Status first_error;
+  // Checked at most once per sync, against the API server rather than the cache (upstream
+  // RecheckDeletionTimestamp): adoption must not race with the ReplicaSet's deletion.
+  std::optional<bool> can_adopt;
+  for (const PodPtr& p : candidates) {
+    const api::OwnerReference* ref = GetControllerOf(p->metadata);
+    bool matches = sel.Matches(p->metadata.labels);
+    if (ref) {
+      if (ref->uid != rs.metadata.uid) continue;  // another controller's
+      if (matches) {
+        claimed.push_back(p);
+        continue;
+      }
+      if (rs_deleting) continue;
+      base::StatusOr<api::Pod> r = client_->Patch<api::Pod>(
+          p->metadata.namespace_, p->metadata.name, client::PatchType::kMerge,
+          ReleasePatch(p->metadata, rs.metadata.uid));
+      if (!r.ok() && !client::IsNotFound(r.status()) && first_error.ok()) {
+        first_error = r.status().WithContext("releasing pod " + p->metadata.name);
+      }
+      continue;
+    }
+    if (!matches || rs_deleting || !p->metadata.deletion_timestamp.IsZero()) continue;
+    if (!can_adopt) {
+      base::StatusOr<api::ReplicaSet> fresh =
+          client_->Get<api::ReplicaSet>(rs.metadata.namespace_, rs.metadata.name);
+      if (!fresh.ok() && !client::IsNotFound(fresh.status())) return fresh.status();
+      can_adopt = fresh.ok() && fresh->metadata.uid == rs.metadata.uid &&
+                  fresh->metadata.deletion_timestamp.IsZero();
+    }
+    if (!*can_adopt) continue;
+    base::StatusOr<api::Pod> adopted = client_->Patch<api::Pod>(
+        p->metadata.namespace_, p->metadata.name, client::PatchType::kMerge,
+        AdoptPatch(p->metadata, ControllerRefTo(rs)));
+    if (adopted.ok()) {
+      claimed.push_back(std::make_shared<const api::Pod>(std::move(*adopted)));
+    } else if (!client::IsNotFound(adopted.status()) && first_error.ok()) {
+      first_error = adopted.status().WithContext("adopting pod " + p->metadata.name);
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return claimed;
+}
+
+base::Status ReplicaSetController::ManageReplicas(const std::vector<PodPtr>& pods,
+                                                  const api::ReplicaSet& rs) {
+  const std::string key = client::KeyOf(rs);
+  int diff = static_cast<int>(pods.size()) - rs.spec.replicas.value_or(1);
+  if (diff < 0) return CreatePods(rs, key, std::min(-diff, opts_.burst_replicas));
+  if (diff > 0) return DeletePods(rs, key, pods, std::min(diff, opts_.burst_replicas));
+  return base::OkStatus();
+}
+
+base::Status ReplicaSetController::CreatePods(const api::ReplicaSet& rs, const std::string& key,
+                                              int count) {
+  // Expect them all before the first create: its watch event may arrive before we return.
+  expectations_.ExpectCreations(key, count);
+  const api::Pod pod = PodFromTemplate(rs);
+  const api::ObjectReference ref = EventRecorder::RefOf(rs);
+  SlowStartResult r = SlowStartBatch(count, 1, [&]() -> base::Status {
+    base::StatusOr<api::Pod> created = client_->Create(pod);
+    if (!created.ok()) {
+      events_.Record(ref, "Warning", "FailedCreate",
+                     "Error creating: " + created.status().message());
+      return created.status();
+    }
+    events_.Record(ref, "Normal", "SuccessfulCreate", "Created pod: " + created->metadata.name);
+    return base::OkStatus();
+  });
+  // Creates that failed or were never issued will not be observed: stop waiting for them.
+  for (int i = r.successes; i < count; ++i) expectations_.CreationObserved(key);
+  return r.error;
+}
+
+base::Status ReplicaSetController::DeletePods(const api::ReplicaSet& rs, const std::string& key,
+                                              std::vector<PodPtr> pods, int count) {
+  std::sort(pods.begin(), pods.end(),
+            [](const PodPtr& a, const PodPtr& b) { return ActivePodsLess(*a, *b); });
+  pods.resize(static_cast<size_t>(count));
+  std::vector<std::string> pod_keys;
+  for (const PodPtr& p : pods) pod_keys.push_back(client::KeyOf(*p));
+  expectations_.ExpectDeletions(key, pod_keys);
+  const api::ObjectReference ref = EventRecorder::RefOf(rs);
+  std::atomic<size_t> next{0};
+  // All at once, as upstream does (deletes cannot fail for a bad template).
+  SlowStartResult r = SlowStartBatch(count, count, [&]() -> base::Status {
+    const api::Pod& p = *pods[next.fetch_add(1)];
+    base::Status s = client_->Delete<api::Pod>(p.metadata.namespace_, p.metadata.name);
+    if (s.ok()) {
+      events_.Record(ref, "Normal", "SuccessfulDelete", "Deleted pod: " + p.metadata.name);
+      return s;
+    }
+    if (client::IsNotFound(s)) return base::OkStatus();  // gone already: the informer will say so
+    expectations_.DeletionObserved(key, client::KeyOf(p));
+    events_.Record(ref, "Warning", "FailedDelete", "Error deleting: " + s.message());
+    return s;
+  });
+  return r.error;
+}
+
+base::StatusOr<client::ReconcileResult> ReplicaSetController::UpdateStatus(
+    const api::ReplicaSet& rs, const std::vector<PodPtr>& pods, const base::Status& manage_error) {
+  const api::Time now = api::Time::Now();
+  const int32_t min_ready = rs.spec.min_ready_seconds;
+  api::ReplicaSetStatus st = rs.status;
+  st.replicas = static_cast<int32_t>(pods.size());
+  st.fully_labeled_replicas = st.ready_replicas = st.available_replicas = 0;
+  client::ReconcileResult result;
+  for (const PodPtr& p : pods) {
+    if (HasAllLabels(p->metadata.labels, rs.spec.template_.metadata.labels)) {
+      ++st.fully_labeled_replicas;
+    }
+    if (IsPodReady(*p)) ++st.ready_replicas;
+    if (IsPodAvailable(*p, min_ready, now)) ++st.available_replicas;
+    if (auto left = TimeUntilAvailable(*p, min_ready, now)) {
+      result.requeue_after = std::min(result.requeue_after.value_or(*left), *left);
+    }
+  }
+  st.observed_generation = rs.metadata.generation;
+  const api::ReplicaSetCondition* failure = FindCondition(st, "ReplicaFailure");
+  if (!manage_error.ok() && !failure) {
+    api::ReplicaSetCondition c;
+    c.type = "ReplicaFailure";
+    c.status = "True";
+    c.reason = st.replicas < rs.spec.replicas.value_or(1) ? "FailedCreate" : "FailedDelete";
+    c.message = manage_error.message();
+    c.last_transition_time = now;
+    st.conditions.push_back(c);
+  } else if (manage_error.ok() && failure) {
+    std::erase_if(st.conditions,
+                  [](const api::ReplicaSetCondition& c) { return c.type == "ReplicaFailure"; });
+  }
+  if (st == rs.status) return result;
+
+  api::ReplicaSet next = rs;
+  next.status = st;
+  base::StatusOr<api::ReplicaSet> written = client_->UpdateStatus(next);
+  if (!written.ok() && client::IsConflict(written.status())) {
+    // The cache was behind; the counts are ours to write, so retry once on the fresh object.
+    base::StatusOr<api::ReplicaSet> fresh =
+        client_->Get<api::ReplicaSet>(rs.metadata.namespace_, rs.metadata.name);
+    if (!fresh.ok()) return fresh.status();
+    if (fresh->metadata.uid != rs.metadata.uid) return result;
+    st.observed_generation = std::min(st.observed_generation, fresh->metadata.generation);
+    fresh->status = st;
+    written = client_->UpdateStatus(*fresh);
+  }
+  if (!written.ok() && !client::IsNotFound(written.status())) {
+    return written.status().WithContext("updating status of replicaset " + client::KeyOf(rs));
+  }
+  return result;
+}
+
+}  // namespace knet::controllers
