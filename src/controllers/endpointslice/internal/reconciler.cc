@@ -1,0 +1,191 @@
+#include "controllers/endpointslice/internal/reconciler.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include "controllers/endpointslice/endpoint_util.h"
+
+namespace knet::controllers::endpointslice_internal {
+
+namespace {
+
+const std::string& AddressOf(const api::Endpoint& ep) {
+  static const std::string kNone;
+  return ep.addresses.empty() ? kNone : ep.addresses.front();
+}
+
+bool HasOwnerRef(const api::EndpointSlice& slice, const api::OwnerReference& want) {
+  for (const api::OwnerReference& r : slice.metadata.owner_references) {
+    if (r == want) return true;
+  }
+  return false;
+}
+
+api::EndpointSlice NewSlice(const api::Service& svc, const std::string& address_type,
+                            const std::vector<api::EndpointSlicePort>& ports,
+                            const std::map<std::string, std::string>& labels) {
+  api::EndpointSlice s;
+  s.metadata.generate_name = svc.metadata.name + "-";
+  s.metadata.namespace_ = svc.metadata.namespace_;
+  s.metadata.labels = labels;
+  s.metadata.owner_references = {ServiceOwnerRef(svc)};
+  s.address_type = address_type;
+  s.ports = ports;
+  return s;
+}
+
+// Plans one port list's slices; appends to `plan`.
+void PlanGroup(const api::Service& svc, const std::string& address_type,
+               const std::vector<api::EndpointSlicePort>& ports,
+               const std::vector<api::Endpoint>& wanted,
+               const std::vector<std::shared_ptr<const api::EndpointSlice>>& slices,
+               const std::map<std::string, std::string>& labels, const api::OwnerReference& owner,
+               size_t max_per_slice, SlicePlan& plan) {
+  // Desired endpoints by address, each taken at most once.
+  std::unordered_map<std::string, size_t> by_address;
+  by_address.reserve(wanted.size());
+  for (size_t i = 0; i < wanted.size(); ++i) by_address.emplace(AddressOf(wanted[i]), i);
+  std::vector<bool> placed(wanted.size(), false);
+
+  std::vector<api::EndpointSlice> updating;
+  std::vector<const api::EndpointSlice*> unchanged;
+  for (const auto& slice : slices) {
+    bool changed = slice->metadata.labels != labels || !HasOwnerRef(*slice, owner);
+    std::vector<api::Endpoint> kept;
+    kept.reserve(slice->endpoints.size());
+    for (const api::Endpoint& ep : slice->endpoints) {
+      auto it = by_address.find(AddressOf(ep));
+      if (it == by_address.end() || placed[it->second]) {
+        changed = true;  // gone, or a duplicate of one placed already
+        continue;
+      }
+      placed[it->second] = true;
+      const api::Endpoint& want = wanted[it->second];
+      if (!(ep == want)) changed = true;
+      kept.push_back(want);
+    }
+    if (kept.empty()) {
+      plan.to_delete.push_back(*slice);
+    } else if (changed) {
+      api::EndpointSlice s = *slice;
+      s.endpoints = std::move(kept);
+      s.metadata.labels = labels;
+      if (!HasOwnerRef(s, owner)) {
+        std::erase_if(s.metadata.owner_references,
+                      [](const api::OwnerReference& r) { return r.controller.value_or(false); });
+        s.metadata.owner_references.push_back(owner);
+      }
+      updating.push_back(std::move(s));
+    } else {
+      unchanged.push_back(slice.get());
+    }
+  }
+
+  std::vector<const api::Endpoint*> rest;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!placed[i]) rest.push_back(&wanted[i]);
+  }
+  size_t next = 0;
+  // 1. Slices rewritten anyway take new endpoints while they have room.
+  for (api::EndpointSlice& s : updating) {
+    while (next < rest.size() && s.endpoints.size() < max_per_slice) {
+      s.endpoints.push_back(*rest[next++]);
+    }
+  }
+  // 2. Full new slices; a last partial batch goes into the fullest unchanged slice that can
+  //    take all of it, which costs one write instead of a new object.
+  while (next < rest.size()) {
+    size_t left = rest.size() - next;
+    if (left < max_per_slice) {
+      auto best = unchanged.end();
+      for (auto it = unchanged.begin(); it != unchanged.end(); ++it) {
+        if ((*it)->endpoints.size() + left > max_per_slice) continue;
+        if (best == unchanged.end() || (*it)->endpoints.size() > (*best)->endpoints.size()) {
+          best = it;
+        }
+      }
+      if (best != unchanged.end()) {
+        api::EndpointSlice s = **best;
+        unchanged.erase(best);
+        while (next < rest.size()) s.endpoints.push_back(*rest[next++]);
+        updating.push_back(std::move(s));
+        break;
+      }
+    }
+    api::EndpointSlice s = NewSlice(svc, address_type, ports, labels);
+    while (next < rest.size() && s.endpoints.size() < max_per_slice) {
+      s.endpoints.push_back(*rest[next++]);
+    }
+    plan.to_create.push_back(std::move(s));
+  }
+  for (api::EndpointSlice& s : updating) plan.to_update.push_back(std::move(s));
+}
+
+}  // namespace
+
+std::string PortsKey(const std::vector<api::EndpointSlicePort>& ports) {
+  std::string key;
+  for (const api::EndpointSlicePort& p : ports) {
+    key += p.name.value_or("") + "/" + p.protocol.value_or("") + "/" +
+           (p.port ? std::to_string(*p.port) : std::string("-")) + "/" +
+           p.app_protocol.value_or("") + ";";
+  }
+  return key;
+}
+
+std::map<std::string, std::string> SliceLabels(const api::Service& svc) {
+  std::map<std::string, std::string> labels;
+  for (const auto& [k, v] : svc.metadata.labels) {
+    if (k == kLabelServiceName || k == kLabelManagedBy) continue;
+    labels[k] = v;
+  }
+  labels[kLabelServiceName] = svc.metadata.name;
+  labels[kLabelManagedBy] = kControllerName;
+  if (ServiceIsHeadless(svc)) {
+    labels[kLabelHeadless] = "";
+  } else {
+    labels.erase(kLabelHeadless);
+  }
+  return labels;
+}
+
+api::OwnerReference ServiceOwnerRef(const api::Service& svc) {
+  api::OwnerReference r;
+  r.api_version = "v1";
+  r.kind = "Service";
+  r.name = svc.metadata.name;
+  r.uid = svc.metadata.uid;
+  r.controller = true;
+  r.block_owner_deletion = true;
+  return r;
+}
+
+SlicePlan PlanSlices(const api::Service& svc, const std::string& address_type,
+                     const std::map<std::string, EndpointGroup>& desired,
+                     const std::vector<std::shared_ptr<const api::EndpointSlice>>& existing,
+                     size_t max_per_slice) {
+  SlicePlan plan;
+  const std::map<std::string, std::string> labels = SliceLabels(svc);
+  const api::OwnerReference owner = ServiceOwnerRef(svc);
+  std::map<std::string, std::vector<std::shared_ptr<const api::EndpointSlice>>> by_ports;
+  for (const auto& s : existing) by_ports[PortsKey(s->ports)].push_back(s);
+  static const std::vector<api::Endpoint> kNoEndpoints;
+  std::set<std::string> keys;
+  for (const auto& [k, g] : desired) keys.insert(k);
+  for (const auto& [k, s] : by_ports) keys.insert(k);
+  for (const std::string& key : keys) {
+    auto d = desired.find(key);
+    auto e = by_ports.find(key);
+    static const std::vector<std::shared_ptr<const api::EndpointSlice>> kNoSlices;
+    const std::vector<api::Endpoint>& wanted =
+        d == desired.end() ? kNoEndpoints : d->second.endpoints;
+    const std::vector<api::EndpointSlicePort>& ports =
+        d == desired.end() ? e->second.front()->ports : d->second.ports;
+    PlanGroup(svc, address_type, ports, wanted, e == by_ports.end() ? kNoSlices : e->second, labels,
+              owner, max_per_slice, plan);
+  }
+  return plan;
+}
+
+}  // namespace knet::controllers::endpointslice_internal

@@ -1,0 +1,106 @@
+#include "controllers/endpointslice/internal/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "controllers/endpointslice/endpoint_util.h"
+
+namespace knet::controllers::endpointslice_internal {
+namespace {
+
+api::Service Svc() {
+  api::Service s;
+  s.metadata.name = "web";
+  s.metadata.namespace_ = "default";
+  s.metadata.uid = "svc-uid";
+  s.spec.selector = {{"app", "web"}};
+  return s;
+}
+
+api::Endpoint Ep(int i, bool ready = true) {
+  api::Endpoint e;
+  e.addresses = {"10.0.0." + std::to_string(i)};
+  e.conditions.ready = ready;
+  return e;
+}
+
+std::vector<api::EndpointSlicePort> Ports(int port) {
+  api::EndpointSlicePort p;
+  p.name = "";
+  p.protocol = "TCP";
+  p.port = port;
+  return {p};
+}
+
+std::shared_ptr<const api::EndpointSlice> Existing(const std::string& name,
+                                                   const std::vector<api::Endpoint>& eps,
+                                                   int port = 80) {
+  api::EndpointSlice s;
+  s.metadata.name = name;
+  s.metadata.namespace_ = "default";
+  s.metadata.labels = SliceLabels(Svc());
+  s.metadata.owner_references = {ServiceOwnerRef(Svc())};
+  s.address_type = "IPv4";
+  s.ports = Ports(port);
+  s.endpoints = eps;
+  return std::make_shared<const api::EndpointSlice>(s);
+}
+
+std::map<std::string, EndpointGroup> Desired(const std::vector<api::Endpoint>& eps, int port = 80) {
+  return {{PortsKey(Ports(port)), EndpointGroup{Ports(port), eps}}};
+}
+
+TEST(PlanSlicesTest, UnchangedInputPlansNothing) {
+  auto a = Existing("a", {Ep(1), Ep(2)});
+  SlicePlan p = PlanSlices(Svc(), "IPv4", Desired({Ep(2), Ep(1)}), {a}, 100);
+  EXPECT_TRUE(p.to_create.empty());
+  EXPECT_TRUE(p.to_update.empty());
+  EXPECT_TRUE(p.to_delete.empty());
+}
+
+TEST(PlanSlicesTest, NewEndpointGoesIntoAnUnchangedSliceWithRoom) {
+  auto a = Existing("a", {Ep(1), Ep(2)});
+  auto b = Existing("b", {Ep(3)});
+  SlicePlan p = PlanSlices(Svc(), "IPv4", Desired({Ep(1), Ep(2), Ep(3), Ep(4)}), {a, b}, 3);
+  EXPECT_TRUE(p.to_create.empty());
+  ASSERT_EQ(p.to_update.size(), 1u);
+  EXPECT_EQ(p.to_update[0].metadata.name, "a");  // the fullest one that fits
+  EXPECT_EQ(p.to_update[0].endpoints.size(), 3u);
+}
+
+TEST(PlanSlicesTest, ChangedEndpointRewritesOnlyItsSliceAndEmptySlicesGo) {
+  auto a = Existing("a", {Ep(1), Ep(2)});
+  auto b = Existing("b", {Ep(3)});
+  auto c = Existing("c", {Ep(4)});
+  SlicePlan p = PlanSlices(Svc(), "IPv4", Desired({Ep(1), Ep(2, false), Ep(3)}), {a, b, c}, 100);
+  ASSERT_EQ(p.to_update.size(), 1u);
+  EXPECT_EQ(p.to_update[0].metadata.name, "a");
+  EXPECT_EQ(p.to_update[0].endpoints[1].conditions.ready, false);
+  ASSERT_EQ(p.to_delete.size(), 1u);
+  EXPECT_EQ(p.to_delete[0].metadata.name, "c");
+  EXPECT_TRUE(p.to_create.empty());
+}
+
+TEST(PlanSlicesTest, NewPortListGetsNewSlicesAndOldOneIsDeleted) {
+  auto a = Existing("a", {Ep(1)}, 80);
+  std::vector<api::Endpoint> eps;
+  for (int i = 1; i <= 5; ++i) eps.push_back(Ep(i));
+  SlicePlan p = PlanSlices(Svc(), "IPv4", Desired(eps, 8080), {a}, 2);
+  ASSERT_EQ(p.to_create.size(), 3u);
+  EXPECT_EQ(p.to_create[0].metadata.generate_name, "web-");
+  EXPECT_EQ(p.to_create[0].ports[0].port, 8080);
+  EXPECT_EQ(p.to_create[2].endpoints.size(), 1u);
+  ASSERT_EQ(p.to_delete.size(), 1u);
+}
+
+TEST(PlanSlicesTest, StaleLabelsAreRewritten) {
+  api::Service svc = Svc();
+  svc.metadata.labels["team"] = "blue";
+  auto a = Existing("a", {Ep(1)});
+  SlicePlan p = PlanSlices(svc, "IPv4", Desired({Ep(1)}), {a}, 100);
+  ASSERT_EQ(p.to_update.size(), 1u);
+  EXPECT_EQ(p.to_update[0].metadata.labels.at("team"), "blue");
+  EXPECT_EQ(p.to_update[0].metadata.labels.at(kLabelServiceName), "web");
+}
+
+}  // namespace
+}  // namespace knet::controllers::endpointslice_internal
