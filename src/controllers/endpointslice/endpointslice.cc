@@ -219,6 +219,7 @@ base::Status EndpointSliceController::SyncService(const std::string& key, const 
     for (auto& s : plan.to_delete) to_delete.push_back(std::move(s));
   }
 
+  const client::Informer<api::EndpointSlice>& slices = informers_->endpoint_slices();
   const std::string when = (trigger.IsZero() ? api::Time::Now() : trigger).ToRfc3339();
   for (api::EndpointSlice& s : to_update) {
     s.metadata.annotations[kAnnotationLastChangeTriggerTime] = when;
@@ -227,7 +228,8 @@ base::Status EndpointSliceController::SyncService(const std::string& key, const 
       return got.status().WithContext("updating EndpointSlice " + s.metadata.namespace_ + "/" +
                                       s.metadata.name);
     }
-    tracker_.Written(key, *got);
+    tracker_.Written(
+        key, *got, [&] { return slices.GetShared(got->metadata.namespace_, got->metadata.name); });
   }
   for (api::EndpointSlice& s : to_create) {
     s.metadata.annotations[kAnnotationLastChangeTriggerTime] = when;
@@ -235,7 +237,8 @@ base::Status EndpointSliceController::SyncService(const std::string& key, const 
     if (!got.ok()) {
       return got.status().WithContext("creating an EndpointSlice for service " + key);
     }
-    tracker_.Written(key, *got);
+    tracker_.Written(
+        key, *got, [&] { return slices.GetShared(got->metadata.namespace_, got->metadata.name); });
   }
   return DeleteSlices(key, to_delete);
 }

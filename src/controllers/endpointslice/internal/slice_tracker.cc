@@ -4,12 +4,21 @@
 
 namespace knet::controllers::endpointslice_internal {
 
-void EndpointSliceTracker::Written(const std::string& service_key,
-                                   const api::EndpointSlice& slice) {
+void EndpointSliceTracker::Written(
+    const std::string& service_key, const api::EndpointSlice& slice,
+    const std::function<std::shared_ptr<const api::EndpointSlice>()>& cached) {
+  const uint64_t rv = ParseResourceVersion(slice.metadata.resource_version);
   std::lock_guard<std::mutex> l(mu_);
+  // The informer updates its cache before it runs handlers (ShouldSync, which takes mu_), so
+  // either the echo is in `cached` now or its handler will find this entry.
+  std::shared_ptr<const api::EndpointSlice> now = cached ? cached() : nullptr;
+  if (now != nullptr && ParseResourceVersion(now->metadata.resource_version) >= rv) {
+    auto svc = entries_.find(service_key);
+    if (svc != entries_.end()) EraseLocked(svc, slice.metadata.name);
+    return;
+  }
   entries_[service_key][slice.metadata.name] =
-      Entry{ParseResourceVersion(slice.metadata.resource_version),
-            std::make_shared<const api::EndpointSlice>(slice)};
+      Entry{rv, std::make_shared<const api::EndpointSlice>(slice)};
 }
 
 void EndpointSliceTracker::Deleted(const std::string& service_key, const std::string& name) {

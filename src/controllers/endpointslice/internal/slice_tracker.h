@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,8 +26,11 @@ namespace knet::controllers::endpointslice_internal {
 
 class EndpointSliceTracker {
  public:
-  // After a successful create or update of `slice` (as returned by the server).
-  void Written(const std::string& service_key, const api::EndpointSlice& slice);
+  // After a successful create or update of `slice` (as returned by the server). `cached` reads
+  // the informer's current copy of the slice; it is called under the tracker's lock so that a
+  // write whose echo was already handled is not tracked (nothing would drop it).
+  void Written(const std::string& service_key, const api::EndpointSlice& slice,
+               const std::function<std::shared_ptr<const api::EndpointSlice>()>& cached);
   // After deleting slice `name` (or finding it already gone).
   void Deleted(const std::string& service_key, const std::string& name);
   // The Service is gone: forget it.

@@ -16,8 +16,8 @@ std::shared_ptr<const api::EndpointSlice> Slice(const std::string& name, const s
 
 TEST(EndpointSliceTrackerTest, OverlayPrefersOwnNewerWritesUntilTheCacheCatchesUp) {
   EndpointSliceTracker t;
-  t.Written("ns/web", *Slice("a", "12", 2));  // updated a
-  t.Written("ns/web", *Slice("b", "13"));     // created b
+  t.Written("ns/web", *Slice("a", "12", 2), nullptr);  // updated a
+  t.Written("ns/web", *Slice("b", "13"), nullptr);     // created b
   t.Deleted("ns/web", "c");
   auto view = t.Overlay("ns/web", {Slice("a", "10"), Slice("c", "9")});
   ASSERT_EQ(view.size(), 2u);
@@ -33,7 +33,7 @@ TEST(EndpointSliceTrackerTest, OverlayPrefersOwnNewerWritesUntilTheCacheCatchesU
 
 TEST(EndpointSliceTrackerTest, OwnEchoesDoNotSyncOthersChangesDo) {
   EndpointSliceTracker t;
-  t.Written("ns/web", *Slice("a", "12"));
+  t.Written("ns/web", *Slice("a", "12"), nullptr);
   EXPECT_FALSE(t.ShouldSync("ns/web", *Slice("a", "11")));
   EXPECT_FALSE(t.ShouldSync("ns/web", *Slice("a", "12")));
   EXPECT_EQ(t.PendingForTesting(), 0u);
@@ -42,6 +42,14 @@ TEST(EndpointSliceTrackerTest, OwnEchoesDoNotSyncOthersChangesDo) {
   EXPECT_FALSE(t.ShouldSyncDeletion("ns/web", *Slice("a", "14")));
   EXPECT_TRUE(t.ShouldSyncDeletion("ns/web", *Slice("z", "3")));
   EXPECT_EQ(t.PendingForTesting(), 0u);
+}
+
+TEST(EndpointSliceTrackerTest, WriteAlreadyInTheCacheIsNotTracked) {
+  EndpointSliceTracker t;
+  t.Written("ns/web", *Slice("a", "12"), [] { return Slice("a", "12"); });
+  EXPECT_EQ(t.PendingForTesting(), 0u);
+  t.Written("ns/web", *Slice("a", "14"), [] { return Slice("a", "12"); });
+  EXPECT_EQ(t.PendingForTesting(), 1u);
 }
 
 }  // namespace
