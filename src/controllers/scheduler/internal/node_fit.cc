@@ -47,13 +47,6 @@ bool IsReady(const api::Node& node) {
 
 std::optional<std::string> CheckNode(const api::Pod& pod, const api::Node& node,
                                      int64_t pods_on_node) {
-  // Upstream filters not-ready nodes through the not-ready/unreachable taints the node lifecycle
-  // controller adds; a node whose Ready condition is not True is skipped here directly as well so
-  // that a node that never reported (no taint yet) is not chosen either.
-  if (!IsReady(node)) {
-    if (!TolerationsTolerate(pod.spec.tolerations, NoScheduleTaint("node.kubernetes.io/not-ready")))
-      return "node(s) were not ready";
-  }
   if (node.spec.unschedulable) {
     if (!TolerationsTolerate(pod.spec.tolerations, NoScheduleTaint(kTaintUnschedulable)))
       return "node(s) were unschedulable";
@@ -63,6 +56,14 @@ std::optional<std::string> CheckNode(const api::Pod& pod, const api::Node& node,
     if (!TolerationsTolerate(pod.spec.tolerations, taint)) {
       return "node(s) had untolerated taint {" + taint.key + ": " + taint.value + "}";
     }
+  }
+  // Upstream filters not-ready nodes only through the not-ready/unreachable taints the node
+  // lifecycle controller adds (checked above, so a lost node reads as "untolerated taint
+  // {node.kubernetes.io/unreachable: }"). A node whose Ready condition is not True but that has
+  // no taint yet (just registered, or not yet judged) is skipped here as well.
+  if (!IsReady(node) &&
+      !TolerationsTolerate(pod.spec.tolerations, NoScheduleTaint("node.kubernetes.io/not-ready"))) {
+    return "node(s) were not ready";
   }
   for (const auto& [k, v] : pod.spec.node_selector) {
     auto it = node.metadata.labels.find(k);

@@ -64,7 +64,11 @@ TEST(NodeFitTest, ChecksInUpstreamOrder) {
   EXPECT_EQ(CheckNode(p, n, 0), std::nullopt);
   p.spec.tolerations.clear();
   EXPECT_EQ(CheckNode(p, n, 0), "node(s) were unschedulable");
+  n.spec.unschedulable = false;
   n.status.conditions[0].status = "Unknown";
+  // A lost node is reported by its taint, as upstream does; without one, as not ready.
+  EXPECT_EQ(CheckNode(p, n, 0), "node(s) had untolerated taint {hard: x}");
+  n.spec.taints.clear();
   EXPECT_EQ(CheckNode(p, n, 0), "node(s) were not ready");
 }
 
