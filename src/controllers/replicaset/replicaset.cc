@@ -41,6 +41,12 @@ api::Pod PodFromTemplate(const api::ReplicaSet& rs) {
   return p;
 }
 
+// Upstream checks the NamespaceTerminating status cause; knet's API server says it in the
+// message of the 403.
+bool IsNamespaceTerminating(const base::Status& s) {
+  return client::HttpCodeOf(s) == 403 && s.message().find("being terminated") != std::string::npos;
+}
+
 const api::ReplicaSetCondition* FindCondition(const api::ReplicaSetStatus& s,
                                               const std::string& type) {
   for (const api::ReplicaSetCondition& c : s.conditions) {
@@ -253,6 +259,11 @@ base::Status ReplicaSetController::CreatePods(const api::ReplicaSet& rs, const s
   const api::ObjectReference ref = EventRecorder::RefOf(rs);
   SlowStartResult r = SlowStartBatch(count, 1, [&]() -> base::Status {
     base::StatusOr<api::Pod> created = client_->Create(pod);
+    if (!created.ok() && IsNamespaceTerminating(created.status())) {
+      // The ReplicaSet is about to go with its namespace: nothing to do, nothing to report.
+      expectations_.CreationObserved(key);
+      return base::OkStatus();
+    }
     if (!created.ok()) {
       events_.Record(ref, "Warning", "FailedCreate",
                      "Error creating: " + created.status().message());

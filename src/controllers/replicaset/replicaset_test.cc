@@ -135,6 +135,10 @@ TEST_F(ReplicaSetControllerTest, DeletedPodIsReplaced) {
 TEST_F(ReplicaSetControllerTest, AdoptsOrphanAndReleasesPodThatStopsMatching) {
   api::Pod orphan = MakePod("orphan");
   ASSERT_TRUE(client_->Create(orphan).ok());
+  // The orphan was there first: the controller's cache must know it before the ReplicaSet
+  // appears, or it would rightly create two pods and then find one too many.
+  ASSERT_TRUE(
+      Eventually([&] { return informers_->pods().GetShared("default", "orphan") != nullptr; }));
   api::ReplicaSet rs = Create(MakeReplicaSet("web", 2));
   ASSERT_TRUE(Eventually([&] { return Pods().size() == 2; }));
   auto adopted = client_->Get<api::Pod>("default", "orphan");
@@ -197,6 +201,24 @@ TEST_F(ReplicaSetControllerTest, BurstScaleCreatesExactlyTheReplicas) {
   }
   Scale("web", 0);
   ASSERT_TRUE(Eventually([&] { return Pods().empty(); }));
+}
+
+TEST_F(ReplicaSetControllerTest, OverlappingReplicaSetsKeepTheirOwnPods) {
+  api::ReplicaSet a = Create(MakeReplicaSet("a", 2));
+  api::ReplicaSet b = Create(MakeReplicaSet("b", 3));
+  auto owned_by = [&](const std::string& uid) {
+    int n = 0;
+    for (const api::Pod& p : Pods()) {
+      n += !p.metadata.owner_references.empty() && p.metadata.owner_references[0].uid == uid;
+    }
+    return n;
+  };
+  ASSERT_TRUE(
+      Eventually([&] { return owned_by(a.metadata.uid) == 2 && owned_by(b.metadata.uid) == 3; }));
+  // Each sees the other's pods through its selector but counts only its own.
+  ASSERT_TRUE(Eventually(
+      [&] { return GetRS("a").status.replicas == 2 && GetRS("b").status.replicas == 3; }));
+  EXPECT_EQ(Pods().size(), 5u);
 }
 
 }  // namespace
