@@ -19,13 +19,6 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
   return true;
 }
 
-const api::PodCondition* ReadyCondition(const api::Pod& pod) {
-  for (const api::PodCondition& c : pod.status.conditions) {
-    if (c.type == "Ready") return &c;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 void AddServiceSelectorIndex(client::Informer<api::Service>& services) {
@@ -91,11 +84,6 @@ std::optional<int32_t> FindPort(const api::Pod& pod, const api::ServicePort& por
     }
   }
   return std::nullopt;
-}
-
-bool IsPodReady(const api::Pod& pod) {
-  const api::PodCondition* c = ReadyCondition(pod);
-  return c != nullptr && c->status == "True";
 }
 
 bool ShouldPodBeInEndpoints(const api::Pod& pod, bool include_terminating) {

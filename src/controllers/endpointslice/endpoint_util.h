@@ -22,6 +22,7 @@
 #include "api/pod.h"
 #include "api/service.h"
 #include "client/informer.h"
+#include "controllers/pod_conditions.h"  // IsPodReady
 
 namespace knet::controllers {
 
@@ -58,9 +59,6 @@ std::vector<std::shared_ptr<const api::Pod>> PodsForService(const client::Inform
 // podutil.FindPort: a numeric targetPort is itself; a named one is looked up among the pod's
 // container ports with the Service port's protocol. nullopt when the name is not found.
 std::optional<int32_t> FindPort(const api::Pod& pod, const api::ServicePort& port);
-
-// The pod's Ready condition is True.
-bool IsPodReady(const api::Pod& pod);
 
 // endpointutil.ShouldPodBeInEndpoints: the pod has an IP; it is not terminating unless
 // `include_terminating`; and it is not terminal (phase Succeeded or Failed).

@@ -14,6 +14,8 @@ namespace esi = endpointslice_internal;
 
 namespace {
 
+constexpr std::chrono::milliseconds kSliceChangeMinSyncDelay{1000};
+
 bool ManagedByUs(const api::EndpointSlice& s) {
   auto it = s.metadata.labels.find(kLabelManagedBy);
   return it != s.metadata.labels.end() && it->second == kControllerName;
@@ -106,7 +108,11 @@ void EndpointSliceController::OnSlice(const api::EndpointSlice& slice, bool dele
   std::string key = ServiceKeyOf(slice);
   if (key.empty()) return;
   bool sync = deleted ? tracker_.ShouldSyncDeletion(key, slice) : tracker_.ShouldSync(key, slice);
-  if (sync) EnqueueService(key, {}, false);
+  if (!sync) return;
+  // Upstream waits endpointSliceChangeMinSyncDelay plus the batch period: a slice change by
+  // someone else is repaired soon, not raced, and the echo of a write that arrives before the
+  // tracker has recorded it does not cut a pod batch short.
+  controller_.EnqueueAfter(key, kSliceChangeMinSyncDelay + opts_.batch_period);
 }
 
 base::StatusOr<client::ReconcileResult> EndpointSliceController::Sync(const std::string& key) {

@@ -141,6 +141,22 @@ TEST_F(EndpointSliceTest, FiveReadyPodsMakeOneSlice) {
   }
 }
 
+TEST_F(EndpointSliceTest, ServiceWithoutEndpointsHasOnePlaceholderSlice) {
+  StartController();
+  CreateService("web", {{"app", "web"}});
+  ASSERT_TRUE(Eventually([&] { return Slices("web").size() == 1; }));
+  api::EndpointSlice placeholder = Slices("web")[0];
+  EXPECT_TRUE(placeholder.endpoints.empty());
+  EXPECT_TRUE(placeholder.ports.empty());
+  // The first endpoint reuses it.
+  CreateReadyPods(1, "web", "web");
+  ASSERT_TRUE(Eventually([&] { return ReadyCount("web") == 1; }));
+  std::vector<api::EndpointSlice> slices = Slices("web");
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_EQ(slices[0].metadata.name, placeholder.metadata.name);
+  EXPECT_EQ(slices[0].ports.size(), 1u);
+}
+
 TEST_F(EndpointSliceTest, SplitsAtMaxAndTouchesOnlyTheChangedSlice) {
   StartController({.max_endpoints_per_slice = 100});
   CreateService("web", {{"app", "web"}});
@@ -283,7 +299,8 @@ TEST_F(EndpointSliceTest, BatchPeriodCoalescesABurst) {
     (void)client_->Watch<api::EndpointSlice>(
         "default", {.label_selector = std::string(kLabelServiceName) + "=web"},
         [&](const client::WatchEvent<api::EndpointSlice>& ev) {
-          if (ev.type == "ADDED" || ev.type == "MODIFIED") {
+          // The placeholder written when the Service appeared has no endpoints.
+          if ((ev.type == "ADDED" || ev.type == "MODIFIED") && !ev.object.endpoints.empty()) {
             ++writes;
             last_size = ev.object.endpoints.size();
           }

@@ -22,6 +22,12 @@ bool HasOwnerRef(const api::EndpointSlice& slice, const api::OwnerReference& wan
   return false;
 }
 
+bool IsPlaceholder(const api::EndpointSlice& s, const std::map<std::string, std::string>& labels,
+                   const api::OwnerReference& owner) {
+  return s.endpoints.empty() && s.ports.empty() && s.metadata.labels == labels &&
+         HasOwnerRef(s, owner);
+}
+
 api::EndpointSlice NewSlice(const api::Service& svc, const std::string& address_type,
                             const std::vector<api::EndpointSlicePort>& ports,
                             const std::map<std::string, std::string>& labels) {
@@ -184,6 +190,28 @@ SlicePlan PlanSlices(const api::Service& svc, const std::string& address_type,
         d == desired.end() ? e->second.front()->ports : d->second.ports;
     PlanGroup(svc, address_type, ports, wanted, e == by_ports.end() ? kNoSlices : e->second, labels,
               owner, max_per_slice, plan);
+  }
+  // A Service without endpoints keeps one empty "placeholder" slice (no ports, no endpoints), so
+  // that consumers can tell "no endpoints" from "not processed yet"; an up-to-date one stays.
+  if (existing.size() == plan.to_delete.size() && plan.to_create.empty()) {
+    if (plan.to_delete.size() == 1 && IsPlaceholder(plan.to_delete[0], labels, owner)) {
+      plan.to_delete.clear();
+    } else {
+      plan.to_create.push_back(NewSlice(svc, address_type, {}, labels));
+    }
+  }
+  // Rather than delete one slice and create another, rewrite the one to be deleted in place.
+  while (!plan.to_delete.empty() && !plan.to_create.empty()) {
+    api::EndpointSlice s = std::move(plan.to_create.back());
+    plan.to_create.pop_back();
+    api::EndpointSlice& old = plan.to_delete.back();
+    std::map<std::string, std::string> new_labels = std::move(s.metadata.labels);
+    std::vector<api::OwnerReference> refs = std::move(s.metadata.owner_references);
+    s.metadata = std::move(old.metadata);
+    s.metadata.labels = std::move(new_labels);
+    s.metadata.owner_references = std::move(refs);
+    plan.to_delete.pop_back();
+    plan.to_update.push_back(std::move(s));
   }
   return plan;
 }

@@ -8,7 +8,9 @@
 //    endpoints changed or went away, or its labels/owner are out of date;
 //  - new endpoints first fill slices that are being rewritten anyway, then (for a last partial
 //    batch) an unchanged slice with room for all of them, and only then go into new slices;
-//  - slices left empty are deleted; nothing is rebalanced.
+//  - slices left empty are deleted (rewritten in place when a new slice is needed at the same
+//    time); nothing is rebalanced;
+//  - a Service with no endpoints keeps one empty placeholder slice per address family.
 // Pure functions, no I/O; thread-compatible.
 #pragma once
 

@@ -80,16 +80,43 @@ TEST(PlanSlicesTest, ChangedEndpointRewritesOnlyItsSliceAndEmptySlicesGo) {
   EXPECT_TRUE(p.to_create.empty());
 }
 
-TEST(PlanSlicesTest, NewPortListGetsNewSlicesAndOldOneIsDeleted) {
+TEST(PlanSlicesTest, NewPortListReusesTheOldSliceForOneOfItsNewSlices) {
   auto a = Existing("a", {Ep(1)}, 80);
   std::vector<api::Endpoint> eps;
   for (int i = 1; i <= 5; ++i) eps.push_back(Ep(i));
   SlicePlan p = PlanSlices(Svc(), "IPv4", Desired(eps, 8080), {a}, 2);
-  ASSERT_EQ(p.to_create.size(), 3u);
+  EXPECT_TRUE(p.to_delete.empty());
+  ASSERT_EQ(p.to_create.size(), 2u);
+  ASSERT_EQ(p.to_update.size(), 1u);
+  EXPECT_EQ(p.to_update[0].metadata.name, "a");
+  EXPECT_EQ(p.to_update[0].ports[0].port, 8080);
   EXPECT_EQ(p.to_create[0].metadata.generate_name, "web-");
   EXPECT_EQ(p.to_create[0].ports[0].port, 8080);
-  EXPECT_EQ(p.to_create[2].endpoints.size(), 1u);
-  ASSERT_EQ(p.to_delete.size(), 1u);
+  size_t total = p.to_update[0].endpoints.size();
+  for (const auto& s : p.to_create) total += s.endpoints.size();
+  EXPECT_EQ(total, 5u);
+}
+
+TEST(PlanSlicesTest, NoEndpointsKeepsOnePlaceholder) {
+  SlicePlan p = PlanSlices(Svc(), "IPv4", {}, {}, 100);
+  ASSERT_EQ(p.to_create.size(), 1u);
+  EXPECT_TRUE(p.to_create[0].ports.empty());
+  EXPECT_TRUE(p.to_create[0].endpoints.empty());
+  api::EndpointSlice placeholder = p.to_create[0];
+  placeholder.metadata.name = "web-abcde";
+  auto ph = std::make_shared<const api::EndpointSlice>(placeholder);
+  p = PlanSlices(Svc(), "IPv4", {}, {ph}, 100);
+  EXPECT_TRUE(p.to_create.empty());
+  EXPECT_TRUE(p.to_update.empty());
+  EXPECT_TRUE(p.to_delete.empty());
+  // Endpoints arrive: the placeholder is rewritten in place, not deleted and replaced.
+  p = PlanSlices(Svc(), "IPv4", Desired({Ep(1)}), {ph}, 100);
+  EXPECT_TRUE(p.to_create.empty());
+  EXPECT_TRUE(p.to_delete.empty());
+  ASSERT_EQ(p.to_update.size(), 1u);
+  EXPECT_EQ(p.to_update[0].metadata.name, "web-abcde");
+  EXPECT_EQ(p.to_update[0].endpoints.size(), 1u);
+  EXPECT_EQ(p.to_update[0].ports[0].port, 80);
 }
 
 TEST(PlanSlicesTest, StaleLabelsAreRewritten) {
