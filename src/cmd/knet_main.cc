@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   knet::cmd::RegisterVersion(app);
   knet::cmd::RegisterServer(app);
+  knet::cmd::RegisterControllerManager(app);
   // `knet help [command]`, as users of kubectl and git expect.
   auto* help = app.add_subcommand("help", "Show help for knet or one of its commands");
   std::string topic;

@@ -11,7 +11,10 @@ namespace knet::cmd {
 // Adds `knet version [-o json]`.
 void RegisterVersion(CLI::App& app);
 
-// Adds `knet server`: the API server.
+// Adds `knet server`: the API server (with the controllers in-process).
 void RegisterServer(CLI::App& app);
+
+// Adds `knet controller-manager`: the controllers against any API server.
+void RegisterControllerManager(CLI::App& app);
 
 }  // namespace knet::cmd

@@ -1,16 +1,25 @@
-// `knet server`: the Kubernetes-compatible API server (and, later, the controllers).
+// `knet server`: the Kubernetes-compatible API server and the controllers (scheduler,
+// ReplicaSet, Deployment, EndpointSlice, Endpoints, node IPAM, node lifecycle), which reach the API
+// over HTTPS through the admin kubeconfig like any other client.
 #include <csignal>
 #include <iostream>
 
 #include "apiserver/apiserver.h"
+#include "client/rest_client.h"
+#include "cmd/controller_flags.h"
 #include "cmd/roles.h"
 #include "cmd/version.h"
+#include "controllers/manager.h"
 
 namespace knet::cmd {
 
 namespace {
 
-int RunServer(const apiserver::ServerConfig& config) {
+int RunServer(const apiserver::ServerConfig& config, ControllerFlags& flags) {
+  if (base::Status s = flags.Resolve(config.cluster_cidr); !s.ok()) {
+    std::cerr << "knet server: " << s.message() << "\n";
+    return 2;
+  }
   // Block the stop signals before any thread starts, so that only sigwait below sees them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -27,10 +36,29 @@ int RunServer(const apiserver::ServerConfig& config) {
             << "knet server: kubeconfig written to " << (*server)->kubeconfig_path() << "\n"
             << "knet server: try: kubectl --kubeconfig " << (*server)->kubeconfig_path()
             << " get namespaces\n";
+  std::unique_ptr<client::RestClient> client;
+  std::unique_ptr<controllers::ControllerManager> manager;
+  if (!flags.opts.enabled.empty()) {
+    auto c = client::RestClient::FromKubeconfig((*server)->kubeconfig_path());
+    base::StatusOr<std::unique_ptr<controllers::ControllerManager>> m =
+        c.ok() ? controllers::ControllerManager::Start(c->get(), flags.opts)
+               : base::StatusOr<std::unique_ptr<controllers::ControllerManager>>(c.status());
+    if (!m.ok()) {
+      std::cerr << "knet server: starting the controllers: " << m.status().message() << "\n";
+      (*server)->Stop();
+      return 1;
+    }
+    client = std::move(*c);
+    manager = std::move(*m);
+    std::string names;
+    for (const std::string& n : manager->running()) names += (names.empty() ? "" : ", ") + n;
+    std::cerr << "knet server: controllers running: " << names << "\n";
+  }
   int sig = 0;
   sigwait(&stop, &sig);
   std::cerr << "knet server: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down\n";
+  if (manager) manager->Stop();
   (*server)->Stop();
   return 0;
 }
@@ -40,6 +68,7 @@ int RunServer(const apiserver::ServerConfig& config) {
 void RegisterServer(CLI::App& app) {
   auto* cmd = app.add_subcommand("server", "Run the Kubernetes API server (kubectl talks to it)");
   auto config = std::make_shared<apiserver::ServerConfig>();
+  auto flags = std::make_shared<ControllerFlags>();
   cmd->add_option("--data-dir", config->data_dir,
                   "State, certificates, tokens and the kubeconfig live here")
       ->capture_default_str();
@@ -52,7 +81,8 @@ void RegisterServer(CLI::App& app) {
   cmd->add_option("--service-cidr", config->service_cidr,
                   "ClusterIP range; \"v4,v6\" for dual-stack")
       ->capture_default_str();
-  cmd->add_option("--cluster-cidr", config->cluster_cidr, "Pod address range")
+  cmd->add_option("--cluster-cidr", config->cluster_cidr,
+                  "Pod address range the node podCIDRs come from; \"v4,v6\" for dual-stack")
       ->capture_default_str();
   cmd->add_option("--service-node-port-range", config->node_port_range, "NodePort range")
       ->capture_default_str();
@@ -72,9 +102,10 @@ void RegisterServer(CLI::App& app) {
                   "Seconds of store history kept (then continue tokens expire); 0: never compact")
       ->group("")
       ->check(CLI::NonNegativeNumber);
-  cmd->callback([config] {
+  flags->Register(cmd, /*with_cluster_cidr=*/false);
+  cmd->callback([config, flags] {
     config->knet_version = kGitVersion;
-    int rc = RunServer(*config);
+    int rc = RunServer(*config, *flags);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

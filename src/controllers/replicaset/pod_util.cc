@@ -5,13 +5,6 @@
 namespace knet::controllers {
 namespace {
 
-const api::PodCondition* ReadyCondition(const api::Pod& pod) {
-  for (const api::PodCondition& c : pod.status.conditions) {
-    if (c.type == "Ready") return &c;
-  }
-  return nullptr;
-}
-
 int PhaseOrdinal(const std::string& phase) {
   if (phase == "Unknown") return 1;
   if (phase == "Running") return 2;
@@ -38,11 +31,6 @@ bool AfterOrZero(api::Time t1, api::Time t2) {
 bool IsPodActive(const api::Pod& pod) {
   return pod.metadata.deletion_timestamp.IsZero() && pod.status.phase != "Succeeded" &&
          pod.status.phase != "Failed";
-}
-
-bool IsPodReady(const api::Pod& pod) {
-  const api::PodCondition* c = ReadyCondition(pod);
-  return c && c->status == "True";
 }
 
 api::Time PodReadyTime(const api::Pod& pod) {

@@ -17,13 +17,12 @@
 
 #include "api/pod.h"
 #include "api/values.h"
+#include "controllers/pod_conditions.h"  // IsPodReady
 
 namespace knet::controllers {
 
 // Not terminating (no deletionTimestamp) and phase neither Succeeded nor Failed.
 bool IsPodActive(const api::Pod& pod);
-// The Ready condition is True.
-bool IsPodReady(const api::Pod& pod);
 // When the Ready condition last changed (zero if unknown or absent).
 api::Time PodReadyTime(const api::Pod& pod);
 // Ready for at least `min_ready_seconds` at `now` (podutil.IsPodAvailable).
