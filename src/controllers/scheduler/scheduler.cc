@@ -78,12 +78,12 @@ Scheduler::Scheduler(SharedInformers* informers, SchedulerOptions opts)
       .on_add =
           [this, live](const api::Node&) {
             std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive) OnNodeChanged();
+            if (live->alive) RetryUnschedulable();
           },
       .on_update =
           [this, live](const api::Node& a, const api::Node& b) {
             std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive && SchedulingRelevantChange(a, b)) OnNodeChanged();
+            if (live->alive && SchedulingRelevantChange(a, b)) RetryUnschedulable();
           },
       .on_delete = {},
   });
@@ -110,9 +110,13 @@ void Scheduler::OnPod(const api::Pod* old_pod, const api::Pod& pod) {
   const std::string key = client::KeyOf(pod);
   if (!pod.spec.node_name.empty()) {
     // Bound (by us or anyone): the informer now counts it, so drop our assumption.
-    std::lock_guard<std::mutex> l(mu_);
-    assumed_.erase(key);
-    unschedulable_.erase(key);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      assumed_.erase(key);
+      unschedulable_.erase(key);
+    }
+    // A pod that just finished frees its slot on the node.
+    if (old_pod != nullptr && IsTerminal(pod) && !IsTerminal(*old_pod)) RetryUnschedulable();
     return;
   }
   if (!IsPendingForUs(pod)) return;
@@ -125,9 +129,13 @@ void Scheduler::OnPod(const api::Pod* old_pod, const api::Pod& pod) {
   controller_->Enqueue(key);
 }
 
-void Scheduler::OnPodDeleted(const api::Pod& pod) { Forget(client::KeyOf(pod)); }
+void Scheduler::OnPodDeleted(const api::Pod& pod) {
+  Forget(client::KeyOf(pod));
+  // As upstream's AssignedPodDelete event: the node has room again.
+  if (!pod.spec.node_name.empty()) RetryUnschedulable();
+}
 
-void Scheduler::OnNodeChanged() {
+void Scheduler::RetryUnschedulable() {
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& [key, attempts] : unschedulable_) controller_->Enqueue(key);
 }

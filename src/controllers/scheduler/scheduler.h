@@ -12,7 +12,8 @@
 //
 // A pod that fits nowhere gets PodScheduled=False/Unschedulable with kube-scheduler's message
 // ("0/3 nodes are available: 1 node(s) were unschedulable, 2 Too many pods."), a FailedScheduling
-// Warning Event, and is retried with backoff and whenever a node changes.
+// Warning Event, and is retried with backoff, whenever a node changes and whenever a bound pod
+// is deleted or finishes.
 //
 //   controllers::Scheduler sched(&informers);
 //   informers.Start(); informers.WaitForSync(...);
@@ -77,7 +78,8 @@ class Scheduler {
   bool IsPendingForUs(const api::Pod& pod) const;
   void OnPod(const api::Pod* old_pod, const api::Pod& pod);
   void OnPodDeleted(const api::Pod& pod);
-  void OnNodeChanged();
+  // Re-queues every unschedulable pod now: a node changed or a bound pod went away.
+  void RetryUnschedulable();
   base::StatusOr<client::ReconcileResult> Reconcile(const std::string& key);
   // Picks a node and records the assumption, under mu_. Fills `reasons` when none fits.
   std::optional<std::string> SelectAndAssume(const std::string& key, const api::Pod& pod,

@@ -261,5 +261,29 @@ TEST_F(SchedulerTest, RespectsPodCapacity) {
   ASSERT_TRUE(Eventually([&] { return NodeOf(pending) == "small"; }));
 }
 
+TEST_F(SchedulerTest, DeletingABoundPodRetriesUnschedulablePodsAtOnce) {
+  CreateNode("one");
+  MutateNode(
+      "one", [](api::Node& n) { n.status.allocatable["pods"] = *api::Quantity::Parse("1"); },
+      /*status=*/true);
+  // A backoff far longer than the wait below: only the delete event can explain the retry.
+  scheduler_ = std::make_unique<Scheduler>(
+      informers_.get(), SchedulerOptions{.initial_backoff = std::chrono::seconds(30),
+                                         .max_backoff = std::chrono::seconds(30)});
+  StartInformers();
+  scheduler_->Start();
+  CreatePod(MakePod("first"));
+  ASSERT_TRUE(Eventually([&] { return NodeOf("first") == "one"; }));
+  CreatePod(MakePod("second"));
+  ASSERT_TRUE(Eventually([&] {
+    auto c = Scheduled("second");
+    return c && c->status == "False";
+  }));
+  EXPECT_EQ(Scheduled("second")->message, "0/1 nodes are available: 1 Too many pods.");
+  // Gone at once (a graceful delete keeps the pod, and its slot, until the agent confirms).
+  ASSERT_TRUE(client_->Delete<api::Pod>("default", "first", {.grace_period_seconds = 0}).ok());
+  EXPECT_TRUE(Eventually([&] { return NodeOf("second") == "one"; }, std::chrono::seconds(3)));
+}
+
 }  // namespace
 }  // namespace knet::controllers
