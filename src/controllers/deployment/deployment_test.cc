@@ -92,12 +92,19 @@ class DeploymentControllerTest : public ControllerTest {
     auto r = client_->Patch<api::Deployment>("default", name, client::PatchType::kMerge, patch);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
-  // A template change: a new image tag.
+  // A template change: a new image tag (read-modify-write, retried on Conflict as clients do:
+  // the controller writes the Deployment too).
   void SetImage(const std::string& name, const std::string& image) {
-    api::Deployment d = Get(name);
-    d.spec.template_.spec.containers[0].image = image;
-    auto r = client_->Update(d);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    base::Status last;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      api::Deployment d = Get(name);
+      d.spec.template_.spec.containers[0].image = image;
+      auto r = client_->Update(d);
+      if (r.ok()) return;
+      last = r.status();
+      if (!client::IsConflict(last)) break;
+    }
+    FAIL() << last.ToString();
   }
   std::vector<api::ReplicaSet> ReplicaSets() {
     auto l = client_->List<api::ReplicaSet>("default");
