@@ -42,6 +42,7 @@ EndpointsController::EndpointsController(SharedInformers* informers, EndpointsOp
     : informers_(informers),
       client_(informers->client()),
       opts_(opts),
+      events_(client_, "endpoint-controller"),
       controller_({.name = "endpoints",
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
@@ -229,6 +230,12 @@ base::Status EndpointsController::SyncService(const std::string& key, const api:
   base::StatusOr<api::Endpoints> got =
       current != nullptr ? client_->Update(want) : client_->Create(want);
   if (!got.ok()) {
+    if (!client::IsConflict(got.status()) && !client::IsAlreadyExists(got.status())) {
+      events_.Record(EventRecorder::RefOf(svc), "Warning",
+                     current != nullptr ? "FailedToUpdateEndpoint" : "FailedToCreateEndpoint",
+                     std::string("Failed to ") + (current != nullptr ? "update" : "create") +
+                         " endpoint " + key + ": " + got.status().message());
+    }
     return got.status().WithContext((current != nullptr ? "updating" : "creating") +
                                     std::string(" Endpoints ") + key);
   }

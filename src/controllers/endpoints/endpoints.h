@@ -35,6 +35,7 @@
 #include "api/values.h"
 #include "base/status.h"
 #include "client/controller.h"
+#include "controllers/events.h"
 #include "controllers/informers.h"
 
 namespace knet::controllers {
@@ -76,6 +77,7 @@ class EndpointsController {
   SharedInformers* informers_;
   client::RestClient* client_;
   EndpointsOptions opts_;
+  EventRecorder events_;
   std::mutex mu_;
   std::map<std::string, api::Time> trigger_times_;  // earliest unsynced change per Service
   // What this controller last wrote per Service, until the informer has seen it (upstream's

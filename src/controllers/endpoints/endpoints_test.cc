@@ -116,6 +116,22 @@ TEST_F(EndpointsTest, ReadyAndNotReadyPods) {
   EXPECT_EQ(e.subsets[0].not_ready_addresses[0].target_ref->name, "web-3");
 }
 
+TEST_F(EndpointsTest, AddressCarriesHostnameAndNode) {
+  StartController();
+  CreateService("web", {{"app", "web"}});
+  api::Pod p = MakePod("web-0", "web");
+  p.spec.hostname = "h0";
+  p.spec.subdomain = "web";
+  p.spec.node_name = "n1";
+  ASSERT_TRUE(client_->Create(p).ok());
+  ASSERT_TRUE(SetPodReady("default", "web-0", "10.244.0.1").ok());
+  ASSERT_TRUE(Eventually([&] { return Has("web", 1, 0); }));
+  const api::EndpointAddress a = Get("web")->subsets.at(0).addresses.at(0);
+  EXPECT_EQ(a.hostname, "h0");
+  EXPECT_EQ(a.node_name, "n1");
+  EXPECT_EQ(a.target_ref->uid, client_->Get<api::Pod>("default", "web-0")->metadata.uid);
+}
+
 TEST_F(EndpointsTest, NamedTargetPortGroupsPodsBySubset) {
   StartController();
   CreateService("web", {{"app", "web"}});

@@ -42,6 +42,7 @@ EndpointSliceController::EndpointSliceController(SharedInformers* informers,
     : informers_(informers),
       client_(informers->client()),
       opts_(opts),
+      events_(client_, "endpoint-slice-controller"),
       controller_({.name = "endpointslice",
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
@@ -133,6 +134,11 @@ base::StatusOr<client::ReconcileResult> EndpointSliceController::Sync(const std:
   }
   base::Status s = SyncService(key, *svc, trigger);
   if (!s.ok()) {
+    // A conflict only means another writer (or our cache) moved first: retried quietly.
+    if (!client::IsConflict(s)) {
+      events_.Record(EventRecorder::RefOf(*svc), "Warning", "FailedToUpdateEndpointSlices",
+                     "Error updating Endpoint Slices for Service " + key + ": " + s.message());
+    }
     if (!trigger.IsZero()) {
       std::lock_guard<std::mutex> l(mu_);
       auto [it, inserted] = trigger_times_.try_emplace(key, trigger);

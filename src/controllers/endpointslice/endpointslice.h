@@ -37,6 +37,7 @@
 #include "base/status.h"
 #include "client/controller.h"
 #include "controllers/endpointslice/internal/slice_tracker.h"
+#include "controllers/events.h"
 #include "controllers/informers.h"
 
 namespace knet::controllers {
@@ -76,6 +77,7 @@ class EndpointSliceController {
   SharedInformers* informers_;
   client::RestClient* client_;
   EndpointSliceOptions opts_;
+  EventRecorder events_;
   endpointslice_internal::EndpointSliceTracker tracker_;
   std::mutex mu_;
   // The earliest change not yet synced per Service (last-change-trigger-time).

@@ -141,6 +141,27 @@ TEST_F(EndpointSliceTest, FiveReadyPodsMakeOneSlice) {
   }
 }
 
+TEST_F(EndpointSliceTest, EndpointCarriesHostnameNodeAndZone) {
+  CreateNode("n1", {{"topology.kubernetes.io/zone", "zone-a"}});
+  StartController();
+  CreateService("web", {{"app", "web"}}, api::IntOrString::FromInt(8080));
+  for (int i = 0; i < 2; ++i) {
+    api::Pod p = MakePod("web-" + std::to_string(i), "web");
+    p.spec.hostname = "h" + std::to_string(i);
+    p.spec.subdomain = i == 0 ? "web" : "other";  // only a subdomain naming the Service counts
+    p.spec.node_name = "n1";
+    ASSERT_TRUE(client_->Create(p).ok());
+    ASSERT_TRUE(SetPodReady("default", p.metadata.name, "10.244.0." + std::to_string(i + 1)).ok());
+  }
+  ASSERT_TRUE(Eventually([&] { return ReadyCount("web") == 2; }));
+  auto eps = EndpointsOf("web");
+  const api::Endpoint& named = eps.at("10.244.0.1");
+  EXPECT_EQ(named.hostname, "h0");
+  EXPECT_EQ(named.node_name, "n1");
+  EXPECT_EQ(named.zone, "zone-a");
+  EXPECT_FALSE(eps.at("10.244.0.2").hostname.has_value());
+}
+
 TEST_F(EndpointSliceTest, ServiceWithoutEndpointsHasOnePlaceholderSlice) {
   StartController();
   CreateService("web", {{"app", "web"}});
