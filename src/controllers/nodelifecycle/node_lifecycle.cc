@@ -102,17 +102,18 @@ base::StatusOr<client::ReconcileResult> NodeLifecycleController::Reconcile(
   }
   RETURN_IF_ERROR(SyncNodeTaints(*node, status));
 
-  bool mark_pods = false;
+  bool mark_pods = false, became_not_ready = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     NodeState& st = nodes_[name];
-    if (st.last_status == "True" && status != "True") {
-      events_.Record(EventRecorder::RefOf(*node), "Normal", "NodeNotReady",
-                     "Node " + name + " status is now: NodeNotReady");
-    }
+    became_not_ready = st.last_status == "True" && status != "True";
     if (status == "True") st.pods_marked = false;
     mark_pods = (status == "False" || status == "Unknown") && !st.pods_marked;
     st.last_status = status;
+  }
+  if (became_not_ready) {
+    events_.Record(EventRecorder::RefOf(*node), "Normal", "NodeNotReady",
+                   "Node " + name + " status is now: NodeNotReady");
   }
   if (mark_pods) {
     RETURN_IF_ERROR(MarkPodsNotReady(name));
