@@ -339,5 +339,58 @@ TEST_F(DeploymentControllerTest, RevisionHistoryLimitDeletesOldestReplicaSets) {
             "3");
 }
 
+TEST_F(DeploymentControllerTest, RollingUpdateWithoutSurgeReplacesWithinMaxUnavailable) {
+  StartKubelet();
+  api::Deployment d = MakeDeployment("web", 3);
+  SetRolling(d, 0, 1);
+  Create(d);
+  ASSERT_TRUE(Eventually([&] { return RolloutComplete("web", 3); }));
+
+  SetImage("web", "busybox:2");
+  int max_pods = 0, min_ready = 1000;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::vector<api::Pod> pods = LivePods("web");
+        int ready = 0;
+        for (const api::Pod& p : pods) ready += IsPodReady(p) ? 1 : 0;
+        max_pods = std::max(max_pods, static_cast<int>(pods.size()));
+        min_ready = std::min(min_ready, ready);
+        auto new_rs = ReplicaSetWithImage("busybox:2");
+        return new_rs && new_rs->status.available_replicas == 3 && RolloutComplete("web", 3) &&
+               pods.size() == 3;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_LE(max_pods, 3);
+  EXPECT_GE(min_ready, 2);
+  EXPECT_EQ(ReplicaSetWithImage("busybox")->spec.replicas, 0);
+}
+
+TEST_F(DeploymentControllerTest, AdoptsMatchingOrphanReplicaSetAsItsNewReplicaSet) {
+  api::Deployment d = MakeDeployment("web", 2);
+  // An orphan ReplicaSet with the Deployment's template, e.g. left by `kubectl delete
+  // --cascade=orphan` of an earlier Deployment.
+  const std::string hash = du::ComputeHash(d.spec.template_, std::nullopt);
+  api::ReplicaSet rs;
+  rs.metadata.name = "web-" + hash;
+  rs.metadata.namespace_ = "default";
+  rs.spec.replicas = 2;
+  rs.spec.selector = *d.spec.selector;
+  rs.spec.selector->match_labels[du::kPodTemplateHashLabel] = hash;
+  rs.spec.template_ = d.spec.template_;
+  rs.spec.template_.metadata.labels[du::kPodTemplateHashLabel] = hash;
+  rs.metadata.labels = rs.spec.template_.metadata.labels;
+  auto orphan = client_->Create(rs);
+  ASSERT_TRUE(orphan.ok()) << orphan.status().ToString();
+  StartKubelet();
+  api::Deployment created = Create(d);
+  ASSERT_TRUE(Eventually([&] { return RolloutComplete("web", 2); }));
+  std::vector<api::ReplicaSet> rss = ReplicaSets();
+  ASSERT_EQ(rss.size(), 1u) << "the orphan should have been adopted, not replaced";
+  EXPECT_EQ(rss[0].metadata.uid, orphan->metadata.uid);
+  ASSERT_EQ(rss[0].metadata.owner_references.size(), 1u);
+  EXPECT_EQ(rss[0].metadata.owner_references[0].uid, created.metadata.uid);
+  EXPECT_EQ(rss[0].metadata.annotations.at(du::kRevisionAnnotation), "1");
+}
+
 }  // namespace
 }  // namespace knet::controllers
