@@ -63,21 +63,33 @@ class SchedulerTest : public testing::ControllerTest {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 
+  // A ReplicaSet to own pods (the API server collects pods whose owner does not exist).
+  api::OwnerReference MakeOwner(const std::string& name) {
+    api::ReplicaSet rs;
+    rs.metadata.name = name;
+    rs.metadata.namespace_ = "default";
+    rs.spec.replicas = 0;
+    rs.spec.selector = api::LabelSelector{};
+    rs.spec.selector->match_labels["app"] = name;
+    rs.spec.template_.metadata.labels["app"] = name;
+    rs.spec.template_.spec = MakePod("x").spec;
+    auto owner = client_->Create(rs);
+    EXPECT_TRUE(owner.ok()) << owner.status().ToString();
+    api::OwnerReference ref;
+    ref.api_version = "apps/v1";
+    ref.kind = "ReplicaSet";
+    ref.name = name;
+    ref.uid = owner.ok() ? owner->metadata.uid : "";
+    ref.controller = true;
+    return ref;
+  }
+
   std::unique_ptr<Scheduler> scheduler_;
 };
 
 TEST_F(SchedulerTest, SpreadsReplicasOfOneOwnerEvenly) {
   for (const char* n : {"n1", "n2", "n3"}) CreateNode(n);
-  api::ReplicaSet rs;
-  rs.metadata.name = "web";
-  rs.metadata.namespace_ = "default";
-  rs.spec.replicas = 0;
-  rs.spec.selector = api::LabelSelector{};
-  rs.spec.selector->match_labels["app"] = "web";
-  rs.spec.template_.metadata.labels["app"] = "web";
-  rs.spec.template_.spec = MakePod("x").spec;
-  auto owner = client_->Create(rs);
-  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  const api::OwnerReference ref = MakeOwner("web");
   // An unrelated pod already on n1 must not change the per-owner spread (only the tie-break).
   api::Pod other = MakePod("other", "other");
   other.spec.node_name = "n1";
@@ -87,12 +99,6 @@ TEST_F(SchedulerTest, SpreadsReplicasOfOneOwnerEvenly) {
   // the emptiest node.
   for (int i = 0; i < 6; ++i) {
     api::Pod p = MakePod("web-" + std::to_string(i));
-    api::OwnerReference ref;
-    ref.api_version = "apps/v1";
-    ref.kind = "ReplicaSet";
-    ref.name = "web";
-    ref.uid = owner->metadata.uid;
-    ref.controller = true;
     p.metadata.owner_references.push_back(ref);
     CreatePod(p);
   }
@@ -119,6 +125,32 @@ TEST_F(SchedulerTest, SpreadsReplicasOfOneOwnerEvenly) {
   api::Event ev = EventsFor("web-0").front();
   EXPECT_EQ(ev.reason, "Scheduled");
   EXPECT_EQ(ev.message, "Successfully assigned default/web-0 to " + NodeOf("web-0"));
+}
+
+TEST_F(SchedulerTest, BurstOfReplicasWhileRunningSpreadsEvenly) {
+  for (const char* n : {"n1", "n2", "n3", "n4"}) CreateNode(n);
+  StartScheduler();
+  const api::OwnerReference ref = MakeOwner("burst");
+  constexpr int kReplicas = 100;
+  for (int i = 0; i < kReplicas; ++i) {
+    api::Pod p = MakePod("burst-" + std::to_string(i), "burst");
+    p.metadata.owner_references.push_back(ref);
+    CreatePod(p);
+  }
+  std::map<std::string, int> per_node;
+  ASSERT_TRUE(Eventually([&] {
+    auto pods = client_->List<api::Pod>("default");
+    if (!pods.ok()) return false;
+    per_node.clear();
+    int bound = 0;
+    for (const api::Pod& p : pods->items) {
+      if (p.spec.node_name.empty()) continue;
+      ++per_node[p.spec.node_name];
+      ++bound;
+    }
+    return bound == kReplicas;
+  }));
+  EXPECT_EQ(per_node, (std::map<std::string, int>{{"n1", 25}, {"n2", 25}, {"n3", 25}, {"n4", 25}}));
 }
 
 TEST_F(SchedulerTest, HonoursNodeSelector) {
