@@ -4,7 +4,9 @@
         out = s.kubectl("get", "ns").stdout
 
 The server gets its own data dir (removed afterwards), listens on 127.0.0.1 with a port the
-kernel picks, and is stopped with SIGTERM (SIGKILL after 10 s) even when a test fails.
+kernel picks, and is stopped with SIGTERM (SIGKILL after 10 s) even when a test fails. It runs
+no controllers unless asked (controllers="*"): the API server tests see only what the API server
+itself does.
 KNET_BIN names the knet binary (set by ctest).
 """
 import os
@@ -27,13 +29,16 @@ def knet_bin():
 
 
 class KnetServer:
-    def __init__(self, extra_args=(), data_dir=None, keep_dir=False):
+    def __init__(self, extra_args=(), data_dir=None, keep_dir=False, controllers="-*"):
         self.owns_dir = data_dir is None
         self.dir = data_dir or tempfile.mkdtemp(prefix="knet-apiserver-test-")
         self.keep_dir = keep_dir
-        self.extra_args = list(extra_args)
+        self.extra_args = ["--controllers=" + controllers] + list(extra_args)
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
+        # A port the kernel picks; a restart (stop() then start()) keeps it, so clients that
+        # hold the kubeconfig reconnect as they would to a restarted kube-apiserver.
+        self.listen = "127.0.0.1:0"
 
     def start(self, timeout=60):
         self.kubeconfig = os.path.join(self.dir, "admin.kubeconfig")
@@ -42,7 +47,7 @@ class KnetServer:
         self._log = open(self.log_path, "ab")
         log = self._log
         self.proc = subprocess.Popen(
-            [knet_bin(), "server", "--data-dir", self.dir, "--listen", "127.0.0.1:0"]
+            [knet_bin(), "server", "--data-dir", self.dir, "--listen", self.listen]
             + self.extra_args,
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
@@ -63,6 +68,7 @@ class KnetServer:
         with open(self.kubeconfig) as f:
             cfg = yaml.safe_load(f)
         self.url = cfg["clusters"][0]["cluster"]["server"]
+        self.listen = self.url[len("https://"):]
         self.token = cfg["users"][0]["user"]["token"]
         self.ca_file = os.path.join(self.dir, "pki", "ca.crt")
 
