@@ -8,6 +8,7 @@
 #include "api/selector.h"
 #include "controllers/replicaset/controller_ref.h"
 #include "controllers/replicaset/pod_util.h"
+#include "controllers/replicaset/replicaset_status.h"
 #include "controllers/replicaset/slow_start.h"
 
 namespace knet::controllers {
@@ -45,14 +46,6 @@ api::Pod PodFromTemplate(const api::ReplicaSet& rs) {
 // message of the 403.
 bool IsNamespaceTerminating(const base::Status& s) {
   return client::HttpCodeOf(s) == 403 && s.message().find("being terminated") != std::string::npos;
-}
-
-const api::ReplicaSetCondition* FindCondition(const api::ReplicaSetStatus& s,
-                                              const std::string& type) {
-  for (const api::ReplicaSetCondition& c : s.conditions) {
-    if (c.type == type) return &c;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -305,36 +298,9 @@ base::Status ReplicaSetController::DeletePods(const api::ReplicaSet& rs, const s
 
 base::StatusOr<client::ReconcileResult> ReplicaSetController::UpdateStatus(
     const api::ReplicaSet& rs, const std::vector<PodPtr>& pods, const base::Status& manage_error) {
-  const api::Time now = api::Time::Now();
-  const int32_t min_ready = rs.spec.min_ready_seconds;
-  api::ReplicaSetStatus st = rs.status;
-  st.replicas = static_cast<int32_t>(pods.size());
-  st.fully_labeled_replicas = st.ready_replicas = st.available_replicas = 0;
-  client::ReconcileResult result;
-  for (const PodPtr& p : pods) {
-    if (HasAllLabels(p->metadata.labels, rs.spec.template_.metadata.labels)) {
-      ++st.fully_labeled_replicas;
-    }
-    if (IsPodReady(*p)) ++st.ready_replicas;
-    if (IsPodAvailable(*p, min_ready, now)) ++st.available_replicas;
-    if (auto left = TimeUntilAvailable(*p, min_ready, now)) {
-      result.requeue_after = std::min(result.requeue_after.value_or(*left), *left);
-    }
-  }
-  st.observed_generation = rs.metadata.generation;
-  const api::ReplicaSetCondition* failure = FindCondition(st, "ReplicaFailure");
-  if (!manage_error.ok() && !failure) {
-    api::ReplicaSetCondition c;
-    c.type = "ReplicaFailure";
-    c.status = "True";
-    c.reason = st.replicas < rs.spec.replicas.value_or(1) ? "FailedCreate" : "FailedDelete";
-    c.message = manage_error.message();
-    c.last_transition_time = now;
-    st.conditions.push_back(c);
-  } else if (manage_error.ok() && failure) {
-    std::erase_if(st.conditions,
-                  [](const api::ReplicaSetCondition& c) { return c.type == "ReplicaFailure"; });
-  }
+  ReplicaSetStatusUpdate u = CalculateReplicaSetStatus(rs, pods, manage_error, api::Time::Now());
+  api::ReplicaSetStatus& st = u.status;
+  client::ReconcileResult result{.requeue_after = u.recheck_after};
   if (st == rs.status) return result;
 
   api::ReplicaSet next = rs;
@@ -346,7 +312,6 @@ base::StatusOr<client::ReconcileResult> ReplicaSetController::UpdateStatus(
         client_->Get<api::ReplicaSet>(rs.metadata.namespace_, rs.metadata.name);
     if (!fresh.ok()) return fresh.status();
     if (fresh->metadata.uid != rs.metadata.uid) return result;
-    st.observed_generation = std::min(st.observed_generation, fresh->metadata.generation);
     fresh->status = st;
     written = client_->UpdateStatus(*fresh);
   }
