@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "api/selector.h"
@@ -155,6 +157,39 @@ void ReplicaSetController::OnPodDelete(const api::Pod& pod) {
   controller_.Enqueue(key);
 }
 
+std::vector<ReplicaSetController::PodPtr> ReplicaSetController::CandidatePods(
+    const api::ReplicaSet& rs) const {
+  const client::Informer<api::Pod>& pods = informers_->pods();
+  const std::string& ns = rs.metadata.namespace_;
+  if (!rs.spec.selector || rs.spec.selector->match_labels.empty()) {
+    return pods.ByIndexShared(kNamespaceIndex, ns);
+  }
+  // Every pod the selector can match carries each of its matchLabels: the rarest one narrows
+  // the scan to the pods that matter instead of the whole namespace.
+  std::string rarest;
+  size_t rarest_count = SIZE_MAX;
+  for (const auto& [k, v] : rs.spec.selector->match_labels) {
+    std::string label = k + "=" + v;
+    size_t n = pods.IndexSize(kPodsByLabel, label);
+    if (n < rarest_count) {
+      rarest = std::move(label);
+      rarest_count = n;
+    }
+  }
+  std::map<std::string, PodPtr> by_key;
+  for (PodPtr& p : pods.ByIndexShared(kPodsByLabel, rarest)) {
+    if (p->metadata.namespace_ == ns) by_key.emplace(client::KeyOf(*p), std::move(p));
+  }
+  // Owned pods whose labels changed are not in that index but must be seen to be released.
+  for (PodPtr& p : pods.ByIndexShared(kByOwnerUid, rs.metadata.uid)) {
+    by_key.emplace(client::KeyOf(*p), std::move(p));
+  }
+  std::vector<PodPtr> out;
+  out.reserve(by_key.size());
+  for (auto& [k, p] : by_key) out.push_back(std::move(p));
+  return out;
+}
+
 base::StatusOr<client::ReconcileResult> ReplicaSetController::Sync(const std::string& key) {
   auto [ns, name] = client::SplitKey(key);
   std::shared_ptr<const api::ReplicaSet> rs = informers_->replica_sets().GetShared(ns, name);
@@ -172,7 +207,7 @@ base::StatusOr<client::ReconcileResult> ReplicaSetController::Sync(const std::st
   bool needs_sync = expectations_.Satisfied(key);
 
   std::vector<PodPtr> active;
-  for (PodPtr& p : informers_->pods().ByIndexShared(kNamespaceIndex, ns)) {
+  for (PodPtr& p : CandidatePods(*rs)) {
     if (IsPodActive(*p)) active.push_back(std::move(p));
   }
   ASSIGN_OR_RETURN(std::vector<PodPtr> pods, ClaimPods(*rs, active));

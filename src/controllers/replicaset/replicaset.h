@@ -60,6 +60,8 @@ class ReplicaSetController {
   using PodPtr = std::shared_ptr<const api::Pod>;
 
   base::StatusOr<client::ReconcileResult> Sync(const std::string& key);
+  // The pods of the namespace that the ReplicaSet may claim or must release.
+  std::vector<PodPtr> CandidatePods(const api::ReplicaSet& rs) const;
   // The active pods this ReplicaSet controls after adopting orphans and releasing mismatches.
   base::StatusOr<std::vector<PodPtr>> ClaimPods(const api::ReplicaSet& rs,
                                                 const std::vector<PodPtr>& candidates);
