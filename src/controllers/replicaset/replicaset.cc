@@ -60,6 +60,9 @@ ReplicaSetController::ReplicaSetController(SharedInformers* informers, ReplicaSe
       events_(informers->client(), "replicaset-controller"),
       controller_({.name = "replicaset",
                    .workers = opts.workers,
+                   // Upstream retries a ReplicaSet forever (with backoff); only deployments
+                   // give up after 15 attempts.
+                   .max_retries = 0,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
   informers_->replica_sets().AddHandlers({
       .on_add = [this](const api::ReplicaSet& rs) { controller_.Enqueue(client::KeyOf(rs)); },
