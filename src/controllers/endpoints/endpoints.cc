@@ -46,30 +46,44 @@ EndpointsController::EndpointsController(SharedInformers* informers, EndpointsOp
       controller_({.name = "endpoints",
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
+  std::shared_ptr<HandlerLiveness> live = live_;
   AddServiceSelectorIndex(informers_->services());
   informers_->services().AddHandlers({
-      .on_add = [this](const api::Service& s) { EnqueueService(client::KeyOf(s), {}, false); },
-      .on_update =
-          [this](const api::Service& o, const api::Service& s) {
-            if (o.metadata.resource_version == s.metadata.resource_version) return;
-            EnqueueService(client::KeyOf(s), {}, false);
+      .on_add =
+          [this, live](const api::Service& s) {
+            live->Run([&] { EnqueueService(client::KeyOf(s), {}, false); });
           },
-      .on_delete = [this](const api::Service& s) { EnqueueService(client::KeyOf(s), {}, false); },
+      // Also on the informer's periodic resync (old == new): that sync repairs drift, as upstream.
+      .on_update =
+          [this, live](const api::Service&, const api::Service& s) {
+            live->Run([&] { EnqueueService(client::KeyOf(s), {}, false); });
+          },
+      .on_delete =
+          [this, live](const api::Service& s) {
+            live->Run([&] { EnqueueService(client::KeyOf(s), {}, false); });
+          },
   });
   informers_->pods().AddHandlers({
-      .on_add = [this](const api::Pod& p) { OnPod(nullptr, p); },
-      .on_update = [this](const api::Pod& o, const api::Pod& p) { OnPod(&o, p); },
-      .on_delete = [this](const api::Pod& p) { OnPod(nullptr, p); },
+      .on_add = [this, live](const api::Pod& p) { live->Run([&] { OnPod(nullptr, p); }); },
+      .on_update = [this, live](const api::Pod& o,
+                                const api::Pod& p) { live->Run([&] { OnPod(&o, p); }); },
+      .on_delete = [this, live](const api::Pod& p) { live->Run([&] { OnPod(nullptr, p); }); },
   });
   informers_->endpoints().AddHandlers({
-      .on_add = [this](const api::Endpoints& e) { OnEndpoints(e, false); },
-      .on_update = [this](const api::Endpoints&,
-                          const api::Endpoints& e) { OnEndpoints(e, false); },
-      .on_delete = [this](const api::Endpoints& e) { OnEndpoints(e, true); },
+      .on_add = [this,
+                 live](const api::Endpoints& e) { live->Run([&] { OnEndpoints(e, false); }); },
+      .on_update = [this, live](
+                       const api::Endpoints&,
+                       const api::Endpoints& e) { live->Run([&] { OnEndpoints(e, false); }); },
+      .on_delete = [this,
+                    live](const api::Endpoints& e) { live->Run([&] { OnEndpoints(e, true); }); },
   });
 }
 
-EndpointsController::~EndpointsController() { Stop(); }
+EndpointsController::~EndpointsController() {
+  live_->Kill();  // the informers may outlive us
+  Stop();
+}
 
 void EndpointsController::Start() { controller_.Start(); }
 

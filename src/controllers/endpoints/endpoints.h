@@ -35,6 +35,7 @@
 #include "api/values.h"
 #include "base/status.h"
 #include "client/controller.h"
+#include "controllers/endpointslice/endpoint_util.h"
 #include "controllers/events.h"
 #include "controllers/informers.h"
 
@@ -62,7 +63,8 @@ class EndpointsController {
 
   // REQUIRES: the informers have synced.
   void Start();
-  // Idempotent; joins the workers.
+  // Idempotent; joins the workers. The controller may be destroyed before the informers stop:
+  // its handlers then do nothing.
   void Stop();
 
  private:
@@ -74,6 +76,7 @@ class EndpointsController {
   // The Endpoints as of this controller's last write when the cache has not caught up yet.
   std::shared_ptr<const api::Endpoints> Current(const std::string& key);
 
+  std::shared_ptr<HandlerLiveness> live_ = std::make_shared<HandlerLiveness>();
   SharedInformers* informers_;
   client::RestClient* client_;
   EndpointsOptions opts_;

@@ -47,31 +47,45 @@ EndpointSliceController::EndpointSliceController(SharedInformers* informers,
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
   if (opts_.max_endpoints_per_slice == 0) opts_.max_endpoints_per_slice = 100;
+  std::shared_ptr<HandlerLiveness> live = live_;
   AddServiceSelectorIndex(informers_->services());
   informers_->services().AddHandlers({
-      .on_add = [this](const api::Service& s) { EnqueueService(client::KeyOf(s), {}, false); },
-      .on_update =
-          [this](const api::Service& o, const api::Service& s) {
-            if (o.metadata.resource_version == s.metadata.resource_version) return;
-            EnqueueService(client::KeyOf(s), {}, false);
+      .on_add =
+          [this, live](const api::Service& s) {
+            live->Run([&] { EnqueueService(client::KeyOf(s), {}, false); });
           },
-      .on_delete = [this](const api::Service& s) { EnqueueService(client::KeyOf(s), {}, false); },
+      // Also on the informer's periodic resync (old == new): that sync repairs drift, as upstream.
+      .on_update =
+          [this, live](const api::Service&, const api::Service& s) {
+            live->Run([&] { EnqueueService(client::KeyOf(s), {}, false); });
+          },
+      .on_delete =
+          [this, live](const api::Service& s) {
+            live->Run([&] { EnqueueService(client::KeyOf(s), {}, false); });
+          },
   });
   informers_->pods().AddHandlers({
-      .on_add = [this](const api::Pod& p) { OnPod(nullptr, p); },
-      .on_update = [this](const api::Pod& o, const api::Pod& p) { OnPod(&o, p); },
-      .on_delete = [this](const api::Pod& p) { OnPod(nullptr, p); },
+      .on_add = [this, live](const api::Pod& p) { live->Run([&] { OnPod(nullptr, p); }); },
+      .on_update = [this, live](const api::Pod& o,
+                                const api::Pod& p) { live->Run([&] { OnPod(&o, p); }); },
+      .on_delete = [this, live](const api::Pod& p) { live->Run([&] { OnPod(nullptr, p); }); },
   });
   informers_->endpoint_slices().AddHandlers({
-      .on_add = [this](const api::EndpointSlice& s) { OnSlice(s, false); },
-      .on_update = [this](const api::EndpointSlice&,
-                          const api::EndpointSlice& s) { OnSlice(s, false); },
-      .on_delete = [this](const api::EndpointSlice& s) { OnSlice(s, true); },
+      .on_add = [this,
+                 live](const api::EndpointSlice& s) { live->Run([&] { OnSlice(s, false); }); },
+      .on_update = [this, live](
+                       const api::EndpointSlice&,
+                       const api::EndpointSlice& s) { live->Run([&] { OnSlice(s, false); }); },
+      .on_delete = [this,
+                    live](const api::EndpointSlice& s) { live->Run([&] { OnSlice(s, true); }); },
   });
   informers_->nodes();  // read for endpoint zones
 }
 
-EndpointSliceController::~EndpointSliceController() { Stop(); }
+EndpointSliceController::~EndpointSliceController() {
+  live_->Kill();  // the informers may outlive us
+  Stop();
+}
 
 void EndpointSliceController::Start() { controller_.Start(); }
 

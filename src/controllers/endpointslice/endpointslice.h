@@ -36,6 +36,7 @@
 #include "api/values.h"
 #include "base/status.h"
 #include "client/controller.h"
+#include "controllers/endpointslice/endpoint_util.h"
 #include "controllers/endpointslice/internal/slice_tracker.h"
 #include "controllers/events.h"
 #include "controllers/informers.h"
@@ -61,7 +62,8 @@ class EndpointSliceController {
 
   // REQUIRES: the informers have synced.
   void Start();
-  // Idempotent; joins the workers.
+  // Idempotent; joins the workers. The controller may be destroyed before the informers stop:
+  // its handlers then do nothing.
   void Stop();
 
  private:
@@ -74,6 +76,7 @@ class EndpointSliceController {
   // Queues a Service; `from_pod` applies the batch period.
   void EnqueueService(const std::string& key, api::Time trigger, bool from_pod);
 
+  std::shared_ptr<HandlerLiveness> live_ = std::make_shared<HandlerLiveness>();
   SharedInformers* informers_;
   client::RestClient* client_;
   EndpointSliceOptions opts_;

@@ -162,6 +162,17 @@ TEST_F(EndpointSliceTest, EndpointCarriesHostnameNodeAndZone) {
   EXPECT_FALSE(eps.at("10.244.0.2").hostname.has_value());
 }
 
+TEST_F(EndpointSliceTest, ControllerMayGoBeforeTheInformers) {
+  StartController();
+  CreateService("web", {{"app", "web"}});
+  ctrl_.reset();  // the shared informers keep running and delivering to its handlers
+  CreateReadyPods(3, "web", "web");
+  EXPECT_TRUE(Eventually([&] {
+    auto p = informers_->pods().GetShared("default", "web-2");
+    return p != nullptr && IsPodReady(*p);
+  }));
+}
+
 TEST_F(EndpointSliceTest, ServiceWithoutEndpointsHasOnePlaceholderSlice) {
   StartController();
   CreateService("web", {{"app", "web"}});
