@@ -25,6 +25,8 @@
 //   dc.Stop();
 //
 // Thread-safe; handlers only enqueue keys, a key is reconciled by one worker at a time.
+// The informer handlers registered by the constructor hold `this`: stop the informers (or
+// SharedInformers) before destroying the controller.
 #pragma once
 
 #include <memory>

@@ -21,6 +21,8 @@
 //   rs.Stop();
 //
 // Thread-safe; handlers only enqueue keys, workers reconcile one ReplicaSet at a time per key.
+// The informer handlers registered by the constructor hold `this`: stop the informers (or
+// SharedInformers) before destroying the controller.
 #pragma once
 
 #include <chrono>
