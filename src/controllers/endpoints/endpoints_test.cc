@@ -157,6 +157,20 @@ TEST_F(EndpointsTest, PublishNotReadyAddressesListsAllAsReady) {
   ASSERT_TRUE(Eventually([&] { return Has("web", 3, 0); }));
 }
 
+TEST_F(EndpointsTest, TerminatingPodIsLeftOut) {
+  StartController();
+  CreateService("web", {{"app", "web"}});
+  CreatePods(1, "web", "web", [](int) { return true; });
+  api::Pod held = MakePod("held", "web");
+  held.metadata.finalizers = {"example.com/hold"};
+  ASSERT_TRUE(client_->Create(held).ok());
+  ASSERT_TRUE(SetPodReady("default", "held", "10.244.9.9").ok());
+  ASSERT_TRUE(Eventually([&] { return Has("web", 2, 0); }));
+  ASSERT_TRUE(client_->Delete<api::Pod>("default", "held").ok());
+  ASSERT_TRUE(Eventually([&] { return Has("web", 1, 0); }));
+  EXPECT_EQ(Get("web")->subsets.at(0).addresses.at(0).ip, "10.244.0.1");
+}
+
 TEST_F(EndpointsTest, OverCapacityIsTruncatedAndAnnotated) {
   // Batched, so the burst of 1001 pods is not 1001 rewrites of a 1000-address object.
   StartController({.batch_period = std::chrono::milliseconds(500)});
