@@ -282,7 +282,13 @@ int32_t NewRSNewReplicas(const api::Deployment& d, const std::vector<RSPtr>& all
                          const api::ReplicaSet& new_rs) {
   if (!IsRollingUpdate(d)) return Replicas(d);
   int32_t max_total = Replicas(d) + MaxSurge(d);
-  int32_t current = SpecReplicas(all);
+  // Upstream counts spec.replicas only, so for a moment the pods a scaled-down old ReplicaSet
+  // has not deleted yet run beside the new ones (more than replicas + maxSurge pods). Counting
+  // each ReplicaSet as max(spec, status) waits for its controller to have seen the pods go.
+  int32_t current = 0;
+  for (const RSPtr& rs : all) {
+    if (rs) current += std::max(Replicas(*rs), rs->status.replicas);
+  }
   if (current >= max_total) return Replicas(new_rs);
   int32_t up = std::min(max_total - current, Replicas(d) - Replicas(new_rs));
   return Replicas(new_rs) + up;

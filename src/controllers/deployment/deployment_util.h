@@ -108,7 +108,8 @@ RSPtr FindActiveOrLatest(const RSPtr& new_rs, std::vector<RSPtr> old_rss);
 bool IsSaturated(const api::Deployment& d, const RSPtr& rs);
 // How many of `to_add` (signed) replicas `rs` takes in proportional scaling.
 int32_t GetProportion(const RSPtr& rs, const api::Deployment& d, int32_t to_add, int32_t added);
-// The size the new ReplicaSet may grow to now (RollingUpdate: within replicas + maxSurge).
+// The size the new ReplicaSet may grow to now (RollingUpdate: within replicas + maxSurge, each
+// ReplicaSet counted as max(spec.replicas, status.replicas) so that live pods stay within it).
 int32_t NewRSNewReplicas(const api::Deployment& d, const std::vector<RSPtr>& all,
                          const api::ReplicaSet& new_rs);
 

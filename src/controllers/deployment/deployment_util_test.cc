@@ -71,6 +71,9 @@ TEST(NewRSNewReplicasTest, GrowsWithinSurge) {
   new_rs->spec.replicas = 1;
   EXPECT_EQ(NewRSNewReplicas(d, {old_rs, new_rs}, *new_rs), 1);  // 4 pods already
   old_rs->spec.replicas = 2;
+  old_rs->status.replicas = 3;  // its controller has not removed the third pod yet
+  EXPECT_EQ(NewRSNewReplicas(d, {old_rs, new_rs}, *new_rs), 1);
+  old_rs->status.replicas = 2;
   EXPECT_EQ(NewRSNewReplicas(d, {old_rs, new_rs}, *new_rs), 2);
 }
 
