@@ -46,7 +46,9 @@ EndpointSliceController::EndpointSliceController(SharedInformers* informers,
       controller_({.name = "endpointslice",
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
+  // Upstream accepts --max-endpoints-per-slice in [1, 1000] (the API's limit per slice).
   if (opts_.max_endpoints_per_slice == 0) opts_.max_endpoints_per_slice = 100;
+  opts_.max_endpoints_per_slice = std::min<size_t>(opts_.max_endpoints_per_slice, 1000);
   std::shared_ptr<HandlerLiveness> live = live_;
   AddServiceSelectorIndex(informers_->services());
   informers_->services().AddHandlers({

@@ -45,7 +45,7 @@ namespace knet::controllers {
 
 struct EndpointSliceOptions {
   int workers = 5;                       // --concurrent-service-endpoint-syncs
-  size_t max_endpoints_per_slice = 100;  // --max-endpoints-per-slice
+  size_t max_endpoints_per_slice = 100;  // --max-endpoints-per-slice; 0: 100, capped at 1000
   // --endpoint-updates-batch-period: a pod-triggered sync waits this long so that a burst of pod
   // changes costs one write per slice. Zero: sync at once.
   std::chrono::milliseconds batch_period{0};

@@ -322,7 +322,7 @@ TEST_F(EndpointSliceTest, SelectorlessServiceAndForeignSlicesUntouched) {
 }
 
 TEST_F(EndpointSliceTest, BatchPeriodCoalescesABurst) {
-  StartController({.batch_period = std::chrono::milliseconds(1000)});
+  StartController({.batch_period = std::chrono::milliseconds(1500)});
   CreateService("web", {{"app", "web"}});
   std::atomic<int> writes{0};
   std::atomic<size_t> last_size{0};
