@@ -392,5 +392,36 @@ TEST_F(DeploymentControllerTest, AdoptsMatchingOrphanReplicaSetAsItsNewReplicaSe
   EXPECT_EQ(rss[0].metadata.annotations.at(du::kRevisionAnnotation), "1");
 }
 
+TEST_F(DeploymentControllerTest, HashCollisionBumpsCollisionCount) {
+  StartKubelet();
+  api::Deployment d = MakeDeployment("web", 1);
+  d.spec.paused = true;  // a paused Deployment creates no ReplicaSet yet
+  Create(d);
+  api::Deployment stored = Get("web");
+  const std::string hash = du::ComputeHash(stored.spec.template_, std::nullopt);
+  // Someone else's ReplicaSet already has the name the Deployment wants.
+  api::ReplicaSet squatter;
+  squatter.metadata.name = "web-" + hash;
+  squatter.metadata.namespace_ = "default";
+  squatter.spec.replicas = 0;
+  squatter.spec.selector.emplace().match_labels["app"] = "other";
+  squatter.spec.template_.metadata.labels["app"] = "other";
+  squatter.spec.template_.spec = stored.spec.template_.spec;
+  ASSERT_TRUE(client_->Create(squatter).ok());
+
+  Patch("web", R"({"spec":{"paused":false}})");
+  ASSERT_TRUE(Eventually([&] { return RolloutComplete("web", 1); }));
+  api::Deployment got = Get("web");
+  EXPECT_EQ(got.status.collision_count, 1);
+  const std::string next = du::ComputeHash(stored.spec.template_, 1);
+  EXPECT_NE(next, hash);
+  auto rs = client_->Get<api::ReplicaSet>("default", "web-" + next);
+  ASSERT_TRUE(rs.ok()) << rs.status().ToString();
+  EXPECT_EQ(rs->status.available_replicas, 1);
+  auto untouched = client_->Get<api::ReplicaSet>("default", "web-" + hash);
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_TRUE(untouched->metadata.owner_references.empty());
+}
+
 }  // namespace
 }  // namespace knet::controllers
