@@ -85,7 +85,19 @@ EndpointsController::~EndpointsController() {
   Stop();
 }
 
-void EndpointsController::Start() { controller_.Start(); }
+void EndpointsController::Start() {
+  // Upstream checkLeftoverEndpoints: Endpoints whose Service went away while no controller ran
+  // are found once at startup (afterwards the Service's delete event covers them). Leader
+  // election records are Endpoints without a Service and are left alone.
+  const client::Informer<api::Service>& services = informers_->services();
+  for (const auto& ep : informers_->endpoints().ListShared()) {
+    if (ep->metadata.annotations.count("control-plane.alpha.kubernetes.io/leader")) continue;
+    if (services.GetShared(ep->metadata.namespace_, ep->metadata.name) == nullptr) {
+      controller_.Enqueue(client::KeyOf(*ep));
+    }
+  }
+  controller_.Start();
+}
 
 void EndpointsController::Stop() { controller_.Stop(); }
 

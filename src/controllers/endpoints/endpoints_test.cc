@@ -239,6 +239,20 @@ TEST_F(EndpointsTest, SelectorlessServiceEndpointsUntouched) {
   EXPECT_EQ(now->metadata.resource_version, created->metadata.resource_version);
 }
 
+TEST_F(EndpointsTest, LeftoverEndpointsWithoutServiceDeletedAtStart) {
+  api::Endpoints orphan;
+  orphan.metadata.name = "gone";
+  orphan.metadata.namespace_ = "default";
+  ASSERT_TRUE(client_->Create(orphan).ok());
+  api::Endpoints leader = orphan;
+  leader.metadata.name = "leader";
+  leader.metadata.annotations["control-plane.alpha.kubernetes.io/leader"] = "{}";
+  ASSERT_TRUE(client_->Create(leader).ok());
+  StartController();
+  EXPECT_TRUE(Eventually([&] { return !Get("gone").has_value(); }));
+  EXPECT_TRUE(Get("leader").has_value());
+}
+
 TEST_F(EndpointsTest, ServiceDeletedDeletesEndpoints) {
   StartController();
   CreateService("web", {{"app", "web"}});

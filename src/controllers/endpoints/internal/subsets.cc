@@ -49,21 +49,25 @@ std::vector<api::EndpointSubset> RepackSubsets(std::vector<PodEndpoint> pods) {
 }
 
 bool TruncateSubsets(std::vector<api::EndpointSubset>& subsets, size_t max_addresses) {
-  size_t total = 0;
+  size_t total_ready = 0, total_not_ready = 0;
   for (const api::EndpointSubset& s : subsets) {
-    total += s.addresses.size() + s.not_ready_addresses.size();
+    total_ready += s.addresses.size();
+    total_not_ready += s.not_ready_addresses.size();
   }
-  if (total <= max_addresses) return false;
-  size_t budget = max_addresses;
+  if (total_ready + total_not_ready <= max_addresses) return false;
+  // Upstream truncateEndpoints: ready addresses win; the cut is shared among subsets in
+  // proportion to their size (rounded up, so the last subsets may get less).
+  const bool truncate_ready = total_ready > max_addresses;
+  const size_t budget = truncate_ready ? max_addresses : max_addresses - total_ready;
+  const size_t num_total = truncate_ready ? total_ready : total_not_ready;
+  size_t left = budget;
   for (api::EndpointSubset& s : subsets) {
-    size_t keep = std::min(budget, s.addresses.size());
-    s.addresses.resize(keep);
-    budget -= keep;
-  }
-  for (api::EndpointSubset& s : subsets) {
-    size_t keep = std::min(budget, s.not_ready_addresses.size());
-    s.not_ready_addresses.resize(keep);
-    budget -= keep;
+    std::vector<api::EndpointAddress>& cut = truncate_ready ? s.addresses : s.not_ready_addresses;
+    size_t share = (cut.size() * budget + num_total - 1) / num_total;  // ceil
+    share = std::min(share, left);
+    if (cut.size() > share) cut.resize(share);
+    left -= cut.size();
+    if (truncate_ready) s.not_ready_addresses.clear();
   }
   std::erase_if(subsets, [](const api::EndpointSubset& s) {
     return s.addresses.empty() && s.not_ready_addresses.empty();

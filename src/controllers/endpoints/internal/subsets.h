@@ -26,8 +26,10 @@ struct PodEndpoint {
 // by name, number and protocol, subsets by their ports.
 std::vector<api::EndpointSubset> RepackSubsets(std::vector<PodEndpoint> pods);
 
-// Keeps at most `max_addresses` addresses in total: ready addresses first (in subset order), then
-// not-ready ones; subsets left empty are dropped. Returns whether anything was dropped.
+// Keeps at most `max_addresses` addresses in total (upstream truncateEndpoints): not-ready
+// addresses go first; if the ready ones alone are too many, they are cut too, each subset keeping
+// a share proportional to its size. Subsets left empty are dropped. Returns whether anything was
+// dropped.
 bool TruncateSubsets(std::vector<api::EndpointSubset>& subsets, size_t max_addresses);
 
 }  // namespace knet::controllers::endpoints_internal

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 namespace knet::controllers::endpoints_internal {
 namespace {
 
@@ -46,6 +49,23 @@ TEST(TruncateSubsetsTest, KeepsReadyFirst) {
     not_ready += s.not_ready_addresses.size();
   }
   EXPECT_EQ(ready, 2u);
+  EXPECT_EQ(not_ready, 0u);
+}
+
+TEST(TruncateSubsetsTest, ReadyCutProportionallyAcrossSubsets) {
+  std::vector<PodEndpoint> pods;
+  for (int i = 0; i < 30; ++i) pods.push_back(Pod("10.0.1." + std::to_string(i), true, {80}));
+  for (int i = 0; i < 10; ++i) pods.push_back(Pod("10.0.2." + std::to_string(i), true, {81}));
+  pods.push_back(Pod("10.0.3.1", false, {80}));
+  auto subsets = RepackSubsets(pods);
+  EXPECT_TRUE(TruncateSubsets(subsets, 20));
+  std::map<int32_t, size_t> ready;
+  size_t not_ready = 0;
+  for (const auto& s : subsets) {
+    ready[s.ports[0].port] = s.addresses.size();
+    not_ready += s.not_ready_addresses.size();
+  }
+  EXPECT_EQ(ready, (std::map<int32_t, size_t>{{80, 15}, {81, 5}}));
   EXPECT_EQ(not_ready, 0u);
 }
 
