@@ -157,6 +157,14 @@ TEST_F(DeploymentControllerTest, BecomesAvailableWithStatusAnnotationsAndEvent) 
   EXPECT_EQ(Cond(d, du::kAvailable)->reason, du::kMinimumReplicasAvailable);
   EXPECT_EQ(Cond(d, du::kProgressing)->status, "True");
   EXPECT_EQ(d.metadata.annotations[du::kRevisionAnnotation], "1");
+  // Settled: no controller keeps rewriting the Deployment or its ReplicaSet.
+  {
+    const std::string rv = Get("web").metadata.resource_version;
+    const std::string rs_rv = ReplicaSets()[0].metadata.resource_version;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(Get("web").metadata.resource_version, rv);
+    EXPECT_EQ(ReplicaSets()[0].metadata.resource_version, rs_rv);
+  }
 
   std::vector<api::ReplicaSet> rss = ReplicaSets();
   ASSERT_EQ(rss.size(), 1u);
