@@ -15,6 +15,14 @@ const std::string& AddressOf(const api::Endpoint& ep) {
   return ep.addresses.empty() ? kNone : ep.addresses.front();
 }
 
+// Upstream ownedBy: a controller reference to this very Service (its uid).
+bool OwnedBy(const api::EndpointSlice& slice, const api::OwnerReference& owner) {
+  for (const api::OwnerReference& r : slice.metadata.owner_references) {
+    if (r.uid == owner.uid && r.controller.value_or(false)) return true;
+  }
+  return false;
+}
+
 bool HasOwnerRef(const api::EndpointSlice& slice, const api::OwnerReference& want) {
   for (const api::OwnerReference& r : slice.metadata.owner_references) {
     if (r == want) return true;
@@ -175,7 +183,14 @@ SlicePlan PlanSlices(const api::Service& svc, const std::string& address_type,
   const std::map<std::string, std::string> labels = SliceLabels(svc);
   const api::OwnerReference owner = ServiceOwnerRef(svc);
   std::map<std::string, std::vector<std::shared_ptr<const api::EndpointSlice>>> by_ports;
-  for (const auto& s : existing) by_ports[PortsKey(s->ports)].push_back(s);
+  std::vector<api::EndpointSlice> not_owned;  // e.g. left by an earlier Service of this name
+  for (const auto& s : existing) {
+    if (OwnedBy(*s, owner)) {
+      by_ports[PortsKey(s->ports)].push_back(s);
+    } else {
+      not_owned.push_back(*s);
+    }
+  }
   static const std::vector<api::Endpoint> kNoEndpoints;
   std::set<std::string> keys;
   for (const auto& [k, g] : desired) keys.insert(k);
@@ -191,6 +206,7 @@ SlicePlan PlanSlices(const api::Service& svc, const std::string& address_type,
     PlanGroup(svc, address_type, ports, wanted, e == by_ports.end() ? kNoSlices : e->second, labels,
               owner, max_per_slice, plan);
   }
+  for (api::EndpointSlice& s : not_owned) plan.to_delete.push_back(std::move(s));
   // A Service without endpoints keeps one empty "placeholder" slice (no ports, no endpoints), so
   // that consumers can tell "no endpoints" from "not processed yet"; an up-to-date one stays.
   if (existing.size() == plan.to_delete.size() && plan.to_create.empty()) {
@@ -200,17 +216,21 @@ SlicePlan PlanSlices(const api::Service& svc, const std::string& address_type,
       plan.to_create.push_back(NewSlice(svc, address_type, {}, labels));
     }
   }
-  // Rather than delete one slice and create another, rewrite the one to be deleted in place.
-  while (!plan.to_delete.empty() && !plan.to_create.empty()) {
+  // Rather than delete one of this Service's slices and create another, rewrite it in place.
+  for (size_t i = 0; i < plan.to_delete.size() && !plan.to_create.empty();) {
+    api::EndpointSlice& old = plan.to_delete[i];
+    if (!OwnedBy(old, owner)) {
+      ++i;
+      continue;
+    }
     api::EndpointSlice s = std::move(plan.to_create.back());
     plan.to_create.pop_back();
-    api::EndpointSlice& old = plan.to_delete.back();
     std::map<std::string, std::string> new_labels = std::move(s.metadata.labels);
     std::vector<api::OwnerReference> refs = std::move(s.metadata.owner_references);
     s.metadata = std::move(old.metadata);
     s.metadata.labels = std::move(new_labels);
     s.metadata.owner_references = std::move(refs);
-    plan.to_delete.pop_back();
+    plan.to_delete.erase(plan.to_delete.begin() + static_cast<std::ptrdiff_t>(i));
     plan.to_update.push_back(std::move(s));
   }
   return plan;

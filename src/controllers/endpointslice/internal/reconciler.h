@@ -10,7 +10,9 @@
 //    batch) an unchanged slice with room for all of them, and only then go into new slices;
 //  - slices left empty are deleted (rewritten in place when a new slice is needed at the same
 //    time); nothing is rebalanced;
-//  - a Service with no endpoints keeps one empty placeholder slice per address family.
+//  - a Service with no endpoints keeps one empty placeholder slice per address family;
+//  - slices not controlled by this Service (by uid; e.g. left by a deleted Service of the same
+//    name) are deleted, never adopted.
 // Pure functions, no I/O; thread-compatible.
 #pragma once
 
@@ -46,8 +48,8 @@ std::map<std::string, std::string> SliceLabels(const api::Service& svc);
 // The controller ownerReference to `svc` (controller and blockOwnerDeletion true).
 api::OwnerReference ServiceOwnerRef(const api::Service& svc);
 
-// REQUIRES: every slice in `existing` belongs to `svc`, is managed by this controller and has
-// addressType `address_type`; max_per_slice > 0. `desired` is keyed by PortsKey(group.ports).
+// REQUIRES: every slice in `existing` is labelled for `svc`, is managed by this controller and
+// has addressType `address_type`; max_per_slice > 0. `desired` is keyed by PortsKey(group.ports).
 SlicePlan PlanSlices(const api::Service& svc, const std::string& address_type,
                      const std::map<std::string, EndpointGroup>& desired,
                      const std::vector<std::shared_ptr<const api::EndpointSlice>>& existing,

@@ -119,6 +119,18 @@ TEST(PlanSlicesTest, NoEndpointsKeepsOnePlaceholder) {
   EXPECT_EQ(p.to_update[0].ports[0].port, 80);
 }
 
+TEST(PlanSlicesTest, SlicesOfAnotherServiceUidAreDeletedNotAdopted) {
+  api::EndpointSlice old = *Existing("old", {Ep(1)});
+  old.metadata.owner_references[0].uid = "previous-uid";
+  auto o = std::make_shared<const api::EndpointSlice>(old);
+  SlicePlan p = PlanSlices(Svc(), "IPv4", Desired({Ep(1)}), {o}, 100);
+  ASSERT_EQ(p.to_delete.size(), 1u);
+  EXPECT_EQ(p.to_delete[0].metadata.name, "old");
+  ASSERT_EQ(p.to_create.size(), 1u);
+  EXPECT_EQ(p.to_create[0].metadata.owner_references[0].uid, "svc-uid");
+  EXPECT_TRUE(p.to_update.empty());
+}
+
 TEST(PlanSlicesTest, StaleLabelsAreRewritten) {
   api::Service svc = Svc();
   svc.metadata.labels["team"] = "blue";
