@@ -47,7 +47,7 @@ EndpointsController::EndpointsController(SharedInformers* informers, EndpointsOp
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
   std::shared_ptr<HandlerLiveness> live = live_;
-  AddServiceSelectorIndex(informers_->services());
+  FeedServiceSelectorIndex(informers_->services(), selector_index_);
   informers_->services().AddHandlers({
       .on_add =
           [this, live](const api::Service& s) {
@@ -117,10 +117,9 @@ void EndpointsController::EnqueueService(const std::string& key, api::Time trigg
 
 void EndpointsController::OnPod(const api::Pod* old_pod, const api::Pod& pod) {
   if (old_pod != nullptr && !PodEndpointsChanged(*old_pod, pod)) return;
-  const client::Informer<api::Service>& services = informers_->services();
-  std::set<std::string> keys = ServicesForPod(services, pod);
+  std::set<std::string> keys = selector_index_->ServicesForPod(pod);
   if (old_pod != nullptr && old_pod->metadata.labels != pod.metadata.labels) {
-    keys.merge(ServicesForPod(services, *old_pod));
+    keys.merge(selector_index_->ServicesForPod(*old_pod));
   }
   if (keys.empty()) return;
   api::Time trigger = PodTriggerTime(pod);

@@ -36,6 +36,7 @@
 #include "base/status.h"
 #include "client/controller.h"
 #include "controllers/endpointslice/endpoint_util.h"
+#include "controllers/endpointslice/service_selector_index.h"
 #include "controllers/events.h"
 #include "controllers/informers.h"
 
@@ -77,6 +78,7 @@ class EndpointsController {
   std::shared_ptr<const api::Endpoints> Current(const std::string& key);
 
   std::shared_ptr<HandlerLiveness> live_ = std::make_shared<HandlerLiveness>();
+  std::shared_ptr<ServiceSelectorIndex> selector_index_ = std::make_shared<ServiceSelectorIndex>();
   SharedInformers* informers_;
   client::RestClient* client_;
   EndpointsOptions opts_;

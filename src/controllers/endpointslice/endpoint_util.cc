@@ -21,33 +21,11 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
 
 }  // namespace
 
-void AddServiceSelectorIndex(client::Informer<api::Service>& services) {
-  services.AddIndex(kServicesBySelectorPair, [](const api::Service& s) {
-    std::vector<std::string> out;
-    out.reserve(s.spec.selector.size());
-    for (const auto& [k, v] : s.spec.selector) out.push_back(k + "=" + v);
-    return out;
-  });
-}
-
 bool ServiceHasSelector(const api::Service& svc) {
   return !svc.spec.selector.empty() && svc.spec.type != "ExternalName";
 }
 
 bool ServiceIsHeadless(const api::Service& svc) { return svc.spec.cluster_ip == "None"; }
-
-std::set<std::string> ServicesForPod(const client::Informer<api::Service>& services,
-                                     const api::Pod& pod) {
-  std::set<std::string> out;
-  for (const auto& [k, v] : pod.metadata.labels) {
-    for (const auto& svc : services.ByIndexShared(kServicesBySelectorPair, k + "=" + v)) {
-      if (svc->metadata.namespace_ != pod.metadata.namespace_) continue;
-      if (!SelectorMatches(svc->spec.selector, pod.metadata.labels)) continue;
-      out.insert(svc->metadata.namespace_ + "/" + svc->metadata.name);
-    }
-  }
-  return out;
-}
 
 std::vector<std::shared_ptr<const api::Pod>> PodsForService(const client::Informer<api::Pod>& pods,
                                                             const api::Service& svc) {

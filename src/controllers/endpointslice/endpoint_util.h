@@ -1,12 +1,10 @@
 // File: controllers/endpointslice/endpoint_util.h
 //
 // What the EndpointSlice and Endpoints controllers share (upstream
-// pkg/controller/util/endpoint and podutil): which pods back a Service and which Services a pod
-// backs, both through indexes so that neither scans all Services or all pods; how a Service port
-// resolves to a pod's port number; whether and how a pod appears as an endpoint.
+// pkg/controller/util/endpoint and podutil): which pods back a Service, through the pod label
+// index so that no sync scans all pods (the other direction is service_selector_index.h); how a
+// Service port resolves to a pod's port number; whether and how a pod appears as an endpoint.
 //
-//   AddServiceSelectorIndex(informers->services());           // in the constructor
-//   for (const std::string& key : ServicesForPod(services, pod)) queue.Add(key);
 //   for (const auto& pod : PodsForService(pods, svc)) { ... FindPort(*pod, svc.spec.ports[0]) }
 //
 // All functions are thread-safe (they read informer caches only).
@@ -27,10 +25,6 @@
 
 namespace knet::controllers {
 
-// Services indexed by each "key=value" pair of spec.selector, so a pod's labels find the
-// Services that may select it.
-inline constexpr const char* kServicesBySelectorPair = "spec.selector";
-
 // Label and annotation names from k8s.io/api/discovery/v1 and core/v1.
 inline constexpr const char* kLabelServiceName = "kubernetes.io/service-name";
 inline constexpr const char* kLabelManagedBy = "endpointslice.kubernetes.io/managed-by";
@@ -39,18 +33,10 @@ inline constexpr const char* kLabelHeadless = "service.kubernetes.io/headless";
 inline constexpr const char* kAnnotationLastChangeTriggerTime =
     "endpoints.kubernetes.io/last-change-trigger-time";
 
-// REQUIRES: before the informer starts. Idempotent (both controllers call it).
-void AddServiceSelectorIndex(client::Informer<api::Service>& services);
-
 // Whether the Service gets endpoints computed by a controller: it has a selector and is not
 // ExternalName. Others are user-managed.
 bool ServiceHasSelector(const api::Service& svc);
 bool ServiceIsHeadless(const api::Service& svc);
-
-// Keys ("ns/name") of the Services in the pod's namespace whose selector matches the pod's
-// labels. Looks only at the Services indexed under one of the pod's label pairs.
-std::set<std::string> ServicesForPod(const client::Informer<api::Service>& services,
-                                     const api::Pod& pod);
 
 // The pods in the Service's namespace that its selector matches, taken from the kPodsByLabel
 // bucket of the selector pair with the fewest pods. Empty when the Service has no selector.

@@ -38,6 +38,7 @@
 #include "client/controller.h"
 #include "controllers/endpointslice/endpoint_util.h"
 #include "controllers/endpointslice/internal/slice_tracker.h"
+#include "controllers/endpointslice/service_selector_index.h"
 #include "controllers/events.h"
 #include "controllers/informers.h"
 
@@ -77,6 +78,7 @@ class EndpointSliceController {
   void EnqueueService(const std::string& key, api::Time trigger, bool from_pod);
 
   std::shared_ptr<HandlerLiveness> live_ = std::make_shared<HandlerLiveness>();
+  std::shared_ptr<ServiceSelectorIndex> selector_index_ = std::make_shared<ServiceSelectorIndex>();
   SharedInformers* informers_;
   client::RestClient* client_;
   EndpointSliceOptions opts_;
