@@ -244,8 +244,10 @@ base::Status EndpointsController::SyncService(const std::string& key, const api:
     want.metadata.namespace_ = svc.metadata.namespace_;
   }
   want.metadata.labels = labels;
+  // Upstream writes RFC 3339 with sub-second precision (RFC3339Nano): the proxy's programming
+  // latency is measured from it, so seconds would be too coarse.
   want.metadata.annotations[kAnnotationLastChangeTriggerTime] =
-      (trigger.IsZero() ? api::Time::Now() : trigger).ToRfc3339();
+      (trigger.IsZero() ? api::Time::Now() : trigger).ToRfc3339Micro();
   if (truncated) {
     want.metadata.annotations[kAnnotationOverCapacity] = "truncated";
   } else {

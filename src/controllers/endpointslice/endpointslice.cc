@@ -247,7 +247,9 @@ base::Status EndpointSliceController::SyncService(const std::string& key, const 
   }
 
   const client::Informer<api::EndpointSlice>& slices = informers_->endpoint_slices();
-  const std::string when = (trigger.IsZero() ? api::Time::Now() : trigger).ToRfc3339();
+  // Upstream writes RFC 3339 with sub-second precision (RFC3339Nano): the proxy's programming
+  // latency is measured from it, so seconds would be too coarse.
+  const std::string when = (trigger.IsZero() ? api::Time::Now() : trigger).ToRfc3339Micro();
   for (api::EndpointSlice& s : to_update) {
     s.metadata.annotations[kAnnotationLastChangeTriggerTime] = when;
     base::StatusOr<api::EndpointSlice> got = client_->Update(s);

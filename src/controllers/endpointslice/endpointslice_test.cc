@@ -117,7 +117,8 @@ TEST_F(EndpointSliceTest, FiveReadyPodsMakeOneSlice) {
   EXPECT_EQ(s.metadata.labels.at(kLabelManagedBy), kControllerName);
   EXPECT_EQ(s.metadata.labels.at("team"), "blue");
   EXPECT_EQ(s.metadata.labels.count(kLabelHeadless), 0u);
-  EXPECT_EQ(s.metadata.annotations.count(kAnnotationLastChangeTriggerTime), 1u);
+  ASSERT_EQ(s.metadata.annotations.count(kAnnotationLastChangeTriggerTime), 1u);
+  EXPECT_TRUE(api::Time::Parse(s.metadata.annotations.at(kAnnotationLastChangeTriggerTime)).ok());
   ASSERT_EQ(s.metadata.owner_references.size(), 1u);
   const api::OwnerReference& o = s.metadata.owner_references[0];
   EXPECT_EQ(o.kind, "Service");
