@@ -128,7 +128,11 @@ Result<Stored> Registry::Create(const ResourceInfo& r, std::string_view ns, api:
   } else {
     m.namespace_.clear();
   }
-  if (m.name.empty() && !m.generate_name.empty()) m.name = m.generate_name + RandomSuffix();
+  if (m.name.empty() && !m.generate_name.empty()) {
+    // As upstream's SimpleNameGenerator: the base is cut to 58 characters so that base + the
+    // 5-character suffix still fits the 63 of a DNS label.
+    m.name = m.generate_name.substr(0, 58) + RandomSuffix();
+  }
   if (auto e = CheckNamespace(r, m.namespace_)) return *e;
   m.uid = NewUid();
   m.creation_timestamp = api::Time::FromUnixSeconds(api::Time::Now().unix_seconds());

@@ -84,6 +84,21 @@ TEST_F(RegistryTest, CreateFillsSystemFieldsAndRefusesDuplicates) {
   EXPECT_EQ(no_ns.error().message, "namespaces \"nope\" not found");
 }
 
+TEST_F(RegistryTest, GenerateNameIsCutSoTheNameStaysADnsLabel) {
+  // A ReplicaSet name near the limit, as a Deployment's pods would use it.
+  api::Pod p;
+  p.metadata.generate_name = std::string(62, 'a') + "-";
+  api::Container c;
+  c.name = "c";
+  c.image = "busybox";
+  p.spec.containers.push_back(c);
+  auto made = reg_->Create(R("", "pods"), "default", p, {});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  const std::string& name = std::get<api::Pod>(made->object).metadata.name;
+  EXPECT_EQ(name.size(), 63u);
+  EXPECT_EQ(name.substr(0, 58), std::string(58, 'a'));
+}
+
 TEST_F(RegistryTest, InvalidObjectsAre422WithCauses) {
   api::Service s = Svc("web");
   s.spec.ports[0].port = 70000;

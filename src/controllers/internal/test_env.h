@@ -125,6 +125,7 @@ class ControllerTest : public ::testing::Test {
       api::PodCondition c;
       c.type = type;
       c.status = ready ? "True" : "False";
+      c.last_transition_time = api::Time::Now();  // minReadySeconds counts from here
       conds.push_back(c);
     }
     p.status.conditions = conds;
