@@ -1,6 +1,8 @@
 #include "cmd/controller_flags.h"
 
 #include <chrono>
+#include <string>
+#include <tuple>
 
 #include "base/duration.h"
 
@@ -23,6 +25,17 @@ void ControllerFlags::Register(CLI::App* cmd, bool with_cluster_cidr) {
   cmd->add_option("--endpoint-updates-batch-period", endpoint_updates_batch_period,
                   "Batch pod-triggered endpoint updates over this period (0s: send at once)")
       ->capture_default_str();
+  for (auto [flag, workers, what] :
+       {std::tuple{"--concurrent-deployment-syncs", &opts.deployment.workers, "Deployments"},
+        std::tuple{"--concurrent-replicaset-syncs", &opts.replicaset.workers, "ReplicaSets"},
+        std::tuple{"--concurrent-service-endpoint-syncs", &opts.endpointslice.workers,
+                   "Services' EndpointSlices"},
+        std::tuple{"--concurrent-endpoint-syncs", &opts.endpoints.workers,
+                   "Services' Endpoints"}}) {
+    cmd->add_option(flag, *workers, std::string(what) + " synced at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
+  }
   cmd->add_option("--node-cidr-mask-size", node_cidr_mask_size,
                   "Prefix length of each node's IPv4 podCIDR (default 24)");
   cmd->add_option("--node-cidr-mask-size-ipv4", opts.nodeipam.node_cidr_mask_size_ipv4,
