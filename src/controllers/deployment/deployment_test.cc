@@ -389,6 +389,10 @@ TEST_F(DeploymentControllerTest, AdoptsMatchingOrphanReplicaSetAsItsNewReplicaSe
   rs.metadata.labels = rs.spec.template_.metadata.labels;
   auto orphan = client_->Create(rs);
   ASSERT_TRUE(orphan.ok()) << orphan.status().ToString();
+  // As upstream, adoption works from the informer cache: a Deployment synced before the cache
+  // shows the orphan would see a name collision instead (collisionCount, a second ReplicaSet).
+  ASSERT_TRUE(Eventually(
+      [&] { return informers_->replica_sets().Get("default", rs.metadata.name).has_value(); }));
   StartKubelet();
   api::Deployment created = Create(d);
   ASSERT_TRUE(Eventually([&] { return RolloutComplete("web", 2); }));

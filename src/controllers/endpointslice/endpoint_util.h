@@ -21,6 +21,7 @@
 #include "api/pod.h"
 #include "api/service.h"
 #include "client/informer.h"
+#include "controllers/handler_liveness.h"
 #include "controllers/pod_conditions.h"  // IsPodReady
 
 namespace knet::controllers {
@@ -65,27 +66,6 @@ bool PodEndpointsChanged(const api::Pod& old_pod, const api::Pod& new_pod);
 // The moment a pod change happened, for the last-change-trigger-time annotation: the pod's Ready
 // condition's lastTransitionTime (upstream getPodTriggerTime) or, when unset, now.
 api::Time PodTriggerTime(const api::Pod& pod);
-
-// Informer handlers cannot be unregistered, so a controller destroyed while the shared
-// informers still run would be called after its death. Each handler runs through Run(), under a
-// shared lock, and only until Kill(), which the controller's destructor calls and which waits
-// for handlers already running. Thread-safe.
-class HandlerLiveness {
- public:
-  template <class F>
-  void Run(F&& f) {
-    std::shared_lock<std::shared_mutex> l(mu_);
-    if (alive_) f();
-  }
-  void Kill() {
-    std::unique_lock<std::shared_mutex> l(mu_);
-    alive_ = false;
-  }
-
- private:
-  std::shared_mutex mu_;
-  bool alive_ = true;
-};
 
 // Integer form of a resourceVersion (knet's are store revisions), 0 when not a number.
 uint64_t ParseResourceVersion(const std::string& rv);

@@ -81,8 +81,7 @@ NodeIpamController::NodeIpamController(SharedInformers* informers, NodeIpamOptio
       .reconcile = [this](const std::string& key) { return Reconcile(key); }});
   auto live = liveness_;
   auto enqueue = [this, live](const api::Node& n) {
-    std::lock_guard<std::mutex> l(live->mu);
-    if (live->alive) controller_->Enqueue(n.metadata.name);
+    live->Run([&] { controller_->Enqueue(n.metadata.name); });
   };
   informers_->nodes().AddHandlers({
       .on_add = enqueue,
@@ -99,10 +98,7 @@ NodeIpamController::NodeIpamController(SharedInformers* informers, NodeIpamOptio
 }
 
 NodeIpamController::~NodeIpamController() {
-  {
-    std::lock_guard<std::mutex> l(liveness_->mu);
-    liveness_->alive = false;
-  }
+  liveness_->Kill();
   Stop();
 }
 

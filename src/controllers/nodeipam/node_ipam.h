@@ -33,6 +33,7 @@
 #include "base/status.h"
 #include "client/controller.h"
 #include "controllers/events.h"
+#include "controllers/handler_liveness.h"
 #include "controllers/informers.h"
 #include "controllers/nodeipam/internal/cidr_set.h"
 
@@ -62,11 +63,6 @@ class NodeIpamController {
   void Stop();
 
  private:
-  struct Liveness {  // handlers check it: the informers may outlive this object
-    std::mutex mu;
-    bool alive = true;
-  };
-
   NodeIpamController(SharedInformers* informers, NodeIpamOptions opts,
                      std::vector<nodeipam_internal::CidrSet> sets);
   base::StatusOr<client::ReconcileResult> Reconcile(const std::string& name);
@@ -89,7 +85,8 @@ class NodeIpamController {
   std::map<std::string, std::vector<base::Cidr>> by_node_;  // GUARDED_BY(mu_)
   std::set<std::string> waiting_;  // GUARDED_BY(mu_): nodes that found no free range
   std::unique_ptr<client::Controller> controller_;
-  std::shared_ptr<Liveness> liveness_ = std::make_shared<Liveness>();
+  // Handlers check it: the shared informers may outlive this object.
+  std::shared_ptr<HandlerLiveness> liveness_ = std::make_shared<HandlerLiveness>();
 };
 
 }  // namespace knet::controllers

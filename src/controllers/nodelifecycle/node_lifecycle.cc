@@ -40,8 +40,7 @@ NodeLifecycleController::NodeLifecycleController(SharedInformers* informers,
       .reconcile = [this](const std::string& key) { return Reconcile(key); }});
   auto live = liveness_;
   auto enqueue = [this, live](const api::Node& n) {
-    std::lock_guard<std::mutex> l(live->mu);
-    if (live->alive) controller_->Enqueue(n.metadata.name);
+    live->Run([&] { controller_->Enqueue(n.metadata.name); });
   };
   // Node events give a prompt look (e.g. the agent reporting Ready again); the periodic requeue
   // in Reconcile is what notices silence.
@@ -58,10 +57,7 @@ NodeLifecycleController::NodeLifecycleController(SharedInformers* informers,
 }
 
 NodeLifecycleController::~NodeLifecycleController() {
-  {
-    std::lock_guard<std::mutex> l(liveness_->mu);
-    liveness_->alive = false;
-  }
+  liveness_->Kill();
   Stop();
 }
 

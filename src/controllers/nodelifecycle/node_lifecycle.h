@@ -30,6 +30,7 @@
 #include "base/status.h"
 #include "client/controller.h"
 #include "controllers/events.h"
+#include "controllers/handler_liveness.h"
 #include "controllers/informers.h"
 #include "controllers/nodelifecycle/internal/node_health.h"
 
@@ -54,10 +55,6 @@ class NodeLifecycleController {
   void Stop();
 
  private:
-  struct Liveness {  // handlers check it: the informers may outlive this object
-    std::mutex mu;
-    bool alive = true;
-  };
   struct NodeState {
     std::string last_status;   // the Ready status acted on last time ("" before the first pass)
     bool pods_marked = false;  // pods set Ready=False for the current not-ready spell
@@ -77,7 +74,8 @@ class NodeLifecycleController {
   nodelifecycle_internal::HealthTracker health_;  // GUARDED_BY(mu_)
   std::map<std::string, NodeState> nodes_;        // GUARDED_BY(mu_)
   std::unique_ptr<client::Controller> controller_;
-  std::shared_ptr<Liveness> liveness_ = std::make_shared<Liveness>();
+  // Handlers check it: the shared informers may outlive this object.
+  std::shared_ptr<HandlerLiveness> liveness_ = std::make_shared<HandlerLiveness>();
 };
 
 }  // namespace knet::controllers

@@ -58,42 +58,25 @@ Scheduler::Scheduler(SharedInformers* informers, SchedulerOptions opts)
       .reconcile = [this](const std::string& key) { return Reconcile(key); }});
   auto live = liveness_;
   informers_->pods().AddHandlers({
-      .on_add =
-          [this, live](const api::Pod& p) {
-            std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive) OnPod(nullptr, p);
-          },
-      .on_update =
-          [this, live](const api::Pod& old_pod, const api::Pod& p) {
-            std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive) OnPod(&old_pod, p);
-          },
-      .on_delete =
-          [this, live](const api::Pod& p) {
-            std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive) OnPodDeleted(p);
-          },
+      .on_add = [this, live](const api::Pod& p) { live->Run([&] { OnPod(nullptr, p); }); },
+      .on_update = [this, live](const api::Pod& old_pod,
+                                const api::Pod& p) { live->Run([&] { OnPod(&old_pod, p); }); },
+      .on_delete = [this, live](const api::Pod& p) { live->Run([&] { OnPodDeleted(p); }); },
   });
   informers_->nodes().AddHandlers({
-      .on_add =
-          [this, live](const api::Node&) {
-            std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive) RetryUnschedulable();
-          },
+      .on_add = [this, live](const api::Node&) { live->Run([&] { RetryUnschedulable(); }); },
       .on_update =
           [this, live](const api::Node& a, const api::Node& b) {
-            std::lock_guard<std::mutex> l(live->mu);
-            if (live->alive && SchedulingRelevantChange(a, b)) RetryUnschedulable();
+            live->Run([&] {
+              if (SchedulingRelevantChange(a, b)) RetryUnschedulable();
+            });
           },
       .on_delete = {},
   });
 }
 
 Scheduler::~Scheduler() {
-  {
-    std::lock_guard<std::mutex> l(liveness_->mu);
-    liveness_->alive = false;
-  }
+  liveness_->Kill();
   Stop();
 }
 

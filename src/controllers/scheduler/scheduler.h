@@ -37,6 +37,7 @@
 #include "base/status.h"
 #include "client/controller.h"
 #include "controllers/events.h"
+#include "controllers/handler_liveness.h"
 #include "controllers/informers.h"
 
 namespace knet::controllers {
@@ -64,12 +65,6 @@ class Scheduler {
   void Stop();
 
  private:
-  // Informer handlers outlive nothing: the informers may keep delivering after this object is
-  // gone, so every handler checks this token under its mutex first.
-  struct Liveness {
-    std::mutex mu;
-    bool alive = true;
-  };
   struct Assumed {
     std::string node;
     std::string owner_uid;
@@ -97,7 +92,8 @@ class Scheduler {
   std::map<std::string, Assumed> assumed_;    // GUARDED_BY(mu_): pod key -> binding in flight
   std::map<std::string, int> unschedulable_;  // GUARDED_BY(mu_): pod key -> failed attempts
   std::unique_ptr<client::Controller> controller_;
-  std::shared_ptr<Liveness> liveness_ = std::make_shared<Liveness>();
+  // Handlers check it: the shared informers may outlive this object.
+  std::shared_ptr<HandlerLiveness> liveness_ = std::make_shared<HandlerLiveness>();
 };
 
 }  // namespace knet::controllers
