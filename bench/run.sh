@@ -18,3 +18,10 @@ for b in "$build"/bench/api/codec_bench "$build"/bench/store/store_bench; do
   echo "== $name"
   "$b"
 done
+# Script benchmarks that drive the real system (each starts and stops its own servers).
+for script in bench/controllers/endpoints_bench.py; do
+  name=$(basename "$script" .py)
+  [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+  echo "== $name"
+  /usr/bin/python3 "$script" --build "$build"
+done
