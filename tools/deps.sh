@@ -9,7 +9,7 @@ packages=(
   git make pkg-config python3
   # libraries
   nlohmann-json3-dev libyaml-dev libboost-dev libboost-system-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libsqlite3-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libmnl-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libmnl-dev libnftnl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   etcd-server iproute2 python3-kubernetes python3-yaml containernetworking-plugins iptables podman runc busybox-static

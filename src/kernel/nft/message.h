@@ -1,0 +1,46 @@
+// File: kernel/nft/message.h
+//
+// nf_tables netlink messages as bytes, built with libnftnl and sent by nobody here: a Transaction
+// becomes one batch (NFNL_MSG_BATCH_BEGIN, one message per operation with NLM_F_ACK, BATCH_END),
+// and rule dumps are parsed back into ListedRule. Pure functions, so tests compare and parse bytes
+// without a kernel; LinuxNftables only sends them.
+//
+//   ASSIGN_OR_RETURN(Batch b, BuildBatch(tx, seq));
+//   send b.bytes; the ACK with sequence b.first_op_seq + i answers tx.ops()[i].
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "kernel/nft/nft.h"
+
+namespace knet::kernel::nft {
+
+struct Batch {
+  std::vector<uint8_t> bytes;
+  uint32_t begin_seq = 0;     // BATCH_BEGIN; BATCH_END is first_op_seq + ops
+  uint32_t first_op_seq = 0;  // begin_seq + 1
+  size_t ops = 0;
+};
+
+// REQUIRES: Validate(tx) ok (BuildBatch calls it and returns its error).
+base::StatusOr<Batch> BuildBatch(const Transaction& tx, uint32_t begin_seq);
+
+// NFT_MSG_GETCHAIN for one chain (not a dump: the kernel answers ENOENT when it or its table is
+// missing) and NFT_MSG_GETRULE dumping the rules of that chain.
+std::vector<uint8_t> GetChainRequest(const ChainRef& chain, uint32_t seq);
+std::vector<uint8_t> DumpRulesRequest(const ChainRef& chain, uint32_t seq);
+
+// Parses one NFT_MSG_NEWRULE message (as a dump returns it) into its handle and comment, and the
+// name of the chain it belongs to. InvalidArgument for bytes libnftnl cannot parse.
+struct ParsedRule {
+  std::string chain;
+  ListedRule rule;
+  std::vector<std::string> expr_names;  // "meta", "cmp", "payload", ... in order
+};
+base::StatusOr<ParsedRule> ParseRuleMessage(std::span<const uint8_t> message);
+
+}  // namespace knet::kernel::nft
