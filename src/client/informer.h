@@ -298,7 +298,7 @@ class Informer {
 
   // Applies one watch event to the cache and delivers it.
   void Apply(const WatchEvent<T>& ev) {
-    std::optional<T> old;
+    std::shared_ptr<const T> old;  // shared with the cache it leaves: no copy
     {
       std::lock_guard<std::mutex> l(mu_);
       if (!ev.object.metadata.resource_version.empty()) {
@@ -306,7 +306,7 @@ class Informer {
       }
       if (ev.type == "BOOKMARK") return;
       std::string key = KeyOf(ev.object);
-      if (auto it = cache_.find(key); it != cache_.end()) old = *it->second;
+      if (auto it = cache_.find(key); it != cache_.end()) old = it->second;
       if (ev.type == "DELETED") {
         EraseLocked(key);
       } else {
@@ -316,14 +316,14 @@ class Informer {
     if (ev.type == "DELETED") {
       Deliver("DELETED", nullptr, ev.object);
     } else if (old) {
-      Deliver("MODIFIED", &*old, ev.object);
+      Deliver("MODIFIED", old.get(), ev.object);
     } else {
       Deliver("ADDED", nullptr, ev.object);
     }
   }
 
   void Resync() {
-    for (const T& o : List()) Deliver("MODIFIED", &o, o);
+    for (const std::shared_ptr<const T>& o : ListShared()) Deliver("MODIFIED", o.get(), *o);
   }
 
   void Run() {

@@ -29,10 +29,20 @@
 namespace knet::controllers {
 
 // Index names every controller may rely on (added by SharedInformers itself).
-inline constexpr const char* kPodsByNode = "spec.nodeName";        // pods: node name
+inline constexpr const char* kPodsByNode = "spec.nodeName";  // pods: node name
+// pods not yet Succeeded/Failed: node name (what counts against a node's pod capacity)
+inline constexpr const char* kActivePodsByNode = "spec.nodeName,active";
 inline constexpr const char* kByOwnerUid = "ownerReferences.uid";  // pods, ReplicaSets: owner uid
-inline constexpr const char* kPodsByLabel = "labels";  // pods: one value per label, "key=value"
+// pods: one value per label, "namespace/key=value" (see PodLabelKey): a Service or ReplicaSet
+// looks in its own namespace only, however many namespaces carry the same labels.
+inline constexpr const char* kPodsByLabel = "labels";
 inline constexpr const char* kSlicesByService = "kubernetes.io/service-name";  // "ns/name"
+
+// The kPodsByLabel value of label key=value in namespace ns.
+inline std::string PodLabelKey(const std::string& ns, const std::string& key,
+                               const std::string& value) {
+  return ns + "/" + key + "=" + value;
+}
 
 class SharedInformers {
  public:
@@ -109,11 +119,19 @@ class SharedInformers {
       return p.spec.node_name.empty() ? std::vector<std::string>{}
                                       : std::vector<std::string>{p.spec.node_name};
     });
+    i.AddIndex(kActivePodsByNode, [](const api::Pod& p) {
+      if (p.spec.node_name.empty() || p.status.phase == "Succeeded" || p.status.phase == "Failed") {
+        return std::vector<std::string>{};
+      }
+      return std::vector<std::string>{p.spec.node_name};
+    });
     i.AddIndex(kByOwnerUid, OwnerUids<api::Pod>);
     i.AddIndex(kPodsByLabel, [](const api::Pod& p) {
       std::vector<std::string> out;
       out.reserve(p.metadata.labels.size());
-      for (const auto& [k, v] : p.metadata.labels) out.push_back(k + "=" + v);
+      for (const auto& [k, v] : p.metadata.labels) {
+        out.push_back(PodLabelKey(p.metadata.namespace_, k, v));
+      }
       return out;
     });
   }

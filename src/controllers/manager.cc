@@ -44,7 +44,8 @@ base::Status ControllerManagerOptions::SetControllers(std::string_view spec) {
 }
 
 ControllerManager::ControllerManager(client::RestClient* client, ControllerManagerOptions opts)
-    : opts_(std::move(opts)), informers_(std::make_unique<SharedInformers>(client)) {}
+    : opts_(std::move(opts)),
+      informers_(std::make_unique<SharedInformers>(client, opts_.resync_period)) {}
 
 ControllerManager::~ControllerManager() { Stop(); }
 

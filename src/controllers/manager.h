@@ -42,6 +42,10 @@ struct ControllerManagerOptions {
   NodeIpamOptions nodeipam;
   NodeLifecycleOptions nodelifecycle;
   std::chrono::milliseconds sync_timeout{std::chrono::seconds(60)};
+  // Every period each informer hands every cached object to the handlers again, so a key a
+  // controller gave up on (after max_retries) is looked at again (kube-controller-manager's
+  // --min-resync-period).
+  std::chrono::milliseconds resync_period{std::chrono::hours(12)};
 
   // "deployment", "endpoints", "endpointslice", "nodeipam", "nodelifecycle", "replicaset",
   // "scheduler".

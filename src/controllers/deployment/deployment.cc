@@ -34,22 +34,33 @@ DeploymentController::DeploymentController(SharedInformers* informers, Deploymen
       controller_({.name = "deployment",
                    .workers = opts.workers,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
-  auto enqueue = [this](const api::Deployment& d) { controller_.Enqueue(client::KeyOf(d)); };
+  auto live = live_;
+  auto enqueue = [this, live](const api::Deployment& d) {
+    live->Run([&] { controller_.Enqueue(client::KeyOf(d)); });
+  };
   informers_->deployments().AddHandlers({
       .on_add = enqueue,
       .on_update = [enqueue](const api::Deployment&, const api::Deployment& d) { enqueue(d); },
       .on_delete = enqueue,
   });
   informers_->replica_sets().AddHandlers({
-      .on_add = [this](const api::ReplicaSet& rs) { OnReplicaSetAdd(rs); },
-      .on_update = [this](const api::ReplicaSet& o,
-                          const api::ReplicaSet& rs) { OnReplicaSetUpdate(o, rs); },
-      .on_delete = [this](const api::ReplicaSet& rs) { OnReplicaSetDelete(rs); },
+      .on_add = [this,
+                 live](const api::ReplicaSet& rs) { live->Run([&] { OnReplicaSetAdd(rs); }); },
+      .on_update =
+          [this, live](const api::ReplicaSet& o, const api::ReplicaSet& rs) {
+            live->Run([&] { OnReplicaSetUpdate(o, rs); });
+          },
+      .on_delete =
+          [this, live](const api::ReplicaSet& rs) { live->Run([&] { OnReplicaSetDelete(rs); }); },
   });
-  informers_->pods().AddHandlers({.on_delete = [this](const api::Pod& p) { OnPodDelete(p); }});
+  informers_->pods().AddHandlers(
+      {.on_delete = [this, live](const api::Pod& p) { live->Run([&] { OnPodDelete(p); }); }});
 }
 
-DeploymentController::~DeploymentController() { Stop(); }
+DeploymentController::~DeploymentController() {
+  live_->Kill();  // the shared informers may outlive us
+  Stop();
+}
 void DeploymentController::Start() { controller_.Start(); }
 void DeploymentController::Stop() { controller_.Stop(); }
 

@@ -25,8 +25,7 @@
 //   dc.Stop();
 //
 // Thread-safe; handlers only enqueue keys, a key is reconciled by one worker at a time.
-// The informer handlers registered by the constructor hold `this`: stop the informers (or
-// SharedInformers) before destroying the controller.
+// The controller may be destroyed while the shared informers still run (HandlerLiveness).
 #pragma once
 
 #include <memory>
@@ -38,6 +37,7 @@
 #include "client/controller.h"
 #include "controllers/deployment/deployment_util.h"
 #include "controllers/events.h"
+#include "controllers/handler_liveness.h"
 #include "controllers/informers.h"
 
 namespace knet::controllers {
@@ -117,6 +117,8 @@ class DeploymentController {
   DeploymentOptions opts_;
   EventRecorder events_;
   client::Controller controller_;
+  // Handlers check it: the shared informers may outlive this object.
+  std::shared_ptr<HandlerLiveness> live_ = std::make_shared<HandlerLiveness>();
 };
 
 }  // namespace knet::controllers

@@ -43,8 +43,11 @@ EndpointsController::EndpointsController(SharedInformers* informers, EndpointsOp
       client_(informers->client()),
       opts_(opts),
       events_(client_, "endpoint-controller"),
+      // As the EndpointSlice controller: 1 s doubling to 1000 s, so 15 retries span hours.
       controller_({.name = "endpoints",
                    .workers = opts.workers,
+                   .queue = {.base_delay = std::chrono::seconds(1),
+                             .max_delay = std::chrono::seconds(1000)},
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
   std::shared_ptr<HandlerLiveness> live = live_;
   FeedServiceSelectorIndex(informers_->services(), selector_index_);
@@ -127,7 +130,10 @@ void EndpointsController::OnPod(const api::Pod* old_pod, const api::Pod& pod) {
 }
 
 void EndpointsController::OnEndpoints(const api::Endpoints& ep, bool deleted) {
-  // Only bookkeeping: once the cache holds our write (or the object is gone) the copy goes.
+  // Deleted by someone else (kubectl delete endpoints): the Service's sync recreates it, as
+  // upstream does; Services without a selector are skipped by Sync.
+  if (deleted) EnqueueService(client::KeyOf(ep), {}, false);
+  // Bookkeeping: once the cache holds our write (or the object is gone) the copy goes.
   std::lock_guard<std::mutex> l(mu_);
   auto it = written_.find(client::KeyOf(ep));
   if (it == written_.end()) return;

@@ -35,7 +35,7 @@ std::vector<std::shared_ptr<const api::Pod>> PodsForService(const client::Inform
   std::string best;
   size_t best_size = std::numeric_limits<size_t>::max();
   for (const auto& [k, v] : svc.spec.selector) {
-    std::string pair = k + "=" + v;
+    std::string pair = PodLabelKey(svc.metadata.namespace_, k, v);
     size_t n = pods.IndexSize(kPodsByLabel, pair);
     if (n < best_size) {
       best_size = n;
@@ -45,8 +45,7 @@ std::vector<std::shared_ptr<const api::Pod>> PodsForService(const client::Inform
   }
   out = pods.ByIndexShared(kPodsByLabel, best);
   std::erase_if(out, [&](const std::shared_ptr<const api::Pod>& p) {
-    return p->metadata.namespace_ != svc.metadata.namespace_ ||
-           !SelectorMatches(svc.spec.selector, p->metadata.labels);
+    return !SelectorMatches(svc.spec.selector, p->metadata.labels);
   });
   return out;
 }

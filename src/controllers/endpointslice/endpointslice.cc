@@ -43,8 +43,12 @@ EndpointSliceController::EndpointSliceController(SharedInformers* informers,
       client_(informers->client()),
       opts_(opts),
       events_(client_, "endpoint-slice-controller"),
+      // Upstream's defaultSyncBackOff / maxSyncBackOff: with 15 retries a Service is given up
+      // on only after hours of failures (an API outage of minutes must not lose endpoints).
       controller_({.name = "endpointslice",
                    .workers = opts.workers,
+                   .queue = {.base_delay = std::chrono::seconds(1),
+                             .max_delay = std::chrono::seconds(1000)},
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
   // Upstream accepts --max-endpoints-per-slice in [1, 1000] (the API's limit per slice).
   if (opts_.max_endpoints_per_slice == 0) opts_.max_endpoints_per_slice = 100;

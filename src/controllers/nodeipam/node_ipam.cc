@@ -77,7 +77,8 @@ NodeIpamController::NodeIpamController(SharedInformers* informers, NodeIpamOptio
       .name = "nodeipam",
       .workers = opts_.workers,
       .max_retries = 0,
-      .queue = {},
+      // A node waiting for a CIDR (API errors) is retried at least every 30 s.
+      .queue = {.base_delay = std::chrono::milliseconds(5), .max_delay = std::chrono::seconds(30)},
       .reconcile = [this](const std::string& key) { return Reconcile(key); }});
   auto live = liveness_;
   auto enqueue = [this, live](const api::Node& n) {
@@ -205,6 +206,9 @@ base::StatusOr<client::ReconcileResult> NodeIpamController::Reconcile(const std:
   {
     std::lock_guard<std::mutex> l(mu_);
     waiting_.erase(name);
+    // A node deleted and re-registered under the same name between two syncs: its old ranges
+    // were never released by a delete event of ours, so release them here.
+    ReleaseLocked(name);
     by_node_[name] = got;
   }
   events_.Record(EventRecorder::RefOf(*node), "Normal", "CIDRAssigned",

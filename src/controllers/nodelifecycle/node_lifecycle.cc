@@ -36,7 +36,8 @@ NodeLifecycleController::NodeLifecycleController(SharedInformers* informers,
       .name = "nodelifecycle",
       .workers = opts_.workers,
       .max_retries = 0,
-      .queue = {},
+      // A failed pass is retried at least every monitor period, as the periodic check would.
+      .queue = {.base_delay = std::chrono::milliseconds(5), .max_delay = opts_.monitor_period},
       .reconcile = [this](const std::string& key) { return Reconcile(key); }});
   auto live = liveness_;
   auto enqueue = [this, live](const api::Node& n) {

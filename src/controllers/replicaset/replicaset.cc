@@ -64,24 +64,36 @@ ReplicaSetController::ReplicaSetController(SharedInformers* informers, ReplicaSe
                    // give up after 15 attempts.
                    .max_retries = 0,
                    .reconcile = [this](const std::string& key) { return Sync(key); }}) {
+  auto live = live_;
   informers_->replica_sets().AddHandlers({
-      .on_add = [this](const api::ReplicaSet& rs) { controller_.Enqueue(client::KeyOf(rs)); },
-      .on_update = [this](const api::ReplicaSet&,
-                          const api::ReplicaSet& rs) { controller_.Enqueue(client::KeyOf(rs)); },
+      .on_add =
+          [this, live](const api::ReplicaSet& rs) {
+            live->Run([&] { controller_.Enqueue(client::KeyOf(rs)); });
+          },
+      .on_update =
+          [this, live](const api::ReplicaSet&, const api::ReplicaSet& rs) {
+            live->Run([&] { controller_.Enqueue(client::KeyOf(rs)); });
+          },
       .on_delete =
-          [this](const api::ReplicaSet& rs) {
-            expectations_.Delete(client::KeyOf(rs));
-            controller_.Enqueue(client::KeyOf(rs));
+          [this, live](const api::ReplicaSet& rs) {
+            live->Run([&] {
+              expectations_.Delete(client::KeyOf(rs));
+              controller_.Enqueue(client::KeyOf(rs));
+            });
           },
   });
   informers_->pods().AddHandlers({
-      .on_add = [this](const api::Pod& p) { OnPodAdd(p); },
-      .on_update = [this](const api::Pod& o, const api::Pod& p) { OnPodUpdate(o, p); },
-      .on_delete = [this](const api::Pod& p) { OnPodDelete(p); },
+      .on_add = [this, live](const api::Pod& p) { live->Run([&] { OnPodAdd(p); }); },
+      .on_update = [this, live](const api::Pod& o,
+                                const api::Pod& p) { live->Run([&] { OnPodUpdate(o, p); }); },
+      .on_delete = [this, live](const api::Pod& p) { live->Run([&] { OnPodDelete(p); }); },
   });
 }
 
-ReplicaSetController::~ReplicaSetController() { Stop(); }
+ReplicaSetController::~ReplicaSetController() {
+  live_->Kill();  // the shared informers may outlive us
+  Stop();
+}
 
 void ReplicaSetController::Start() { controller_.Start(); }
 void ReplicaSetController::Stop() { controller_.Stop(); }
@@ -172,7 +184,7 @@ std::vector<ReplicaSetController::PodPtr> ReplicaSetController::CandidatePods(
   std::string rarest;
   size_t rarest_count = SIZE_MAX;
   for (const auto& [k, v] : rs.spec.selector->match_labels) {
-    std::string label = k + "=" + v;
+    std::string label = PodLabelKey(ns, k, v);
     size_t n = pods.IndexSize(kPodsByLabel, label);
     if (n < rarest_count) {
       rarest = std::move(label);
@@ -181,7 +193,7 @@ std::vector<ReplicaSetController::PodPtr> ReplicaSetController::CandidatePods(
   }
   std::map<std::string, PodPtr> by_key;
   for (PodPtr& p : pods.ByIndexShared(kPodsByLabel, rarest)) {
-    if (p->metadata.namespace_ == ns) by_key.emplace(client::KeyOf(*p), std::move(p));
+    by_key.emplace(client::KeyOf(*p), std::move(p));
   }
   // Owned pods whose labels changed are not in that index but must be seen to be released.
   for (PodPtr& p : pods.ByIndexShared(kByOwnerUid, rs.metadata.uid)) {
@@ -326,7 +338,12 @@ base::Status ReplicaSetController::DeletePods(const api::ReplicaSet& rs, const s
       events_.Record(ref, "Normal", "SuccessfulDelete", "Deleted pod: " + p.metadata.name);
       return s;
     }
-    if (client::IsNotFound(s)) return base::OkStatus();  // gone already: the informer will say so
+    if (client::IsNotFound(s)) {
+      // Gone already; its DELETED event may have passed before we expected it, so count it
+      // here or the ReplicaSet would wait for the expectations timeout.
+      expectations_.DeletionObserved(key, client::KeyOf(p));
+      return base::OkStatus();
+    }
     expectations_.DeletionObserved(key, client::KeyOf(p));
     events_.Record(ref, "Warning", "FailedDelete", "Error deleting: " + s.message());
     return s;

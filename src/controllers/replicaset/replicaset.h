@@ -21,8 +21,7 @@
 //   rs.Stop();
 //
 // Thread-safe; handlers only enqueue keys, workers reconcile one ReplicaSet at a time per key.
-// The informer handlers registered by the constructor hold `this`: stop the informers (or
-// SharedInformers) before destroying the controller.
+// The controller may be destroyed while the shared informers still run (HandlerLiveness).
 #pragma once
 
 #include <chrono>
@@ -34,6 +33,7 @@
 #include "api/pod.h"
 #include "client/controller.h"
 #include "controllers/events.h"
+#include "controllers/handler_liveness.h"
 #include "controllers/informers.h"
 #include "controllers/replicaset/expectations.h"
 
@@ -92,6 +92,8 @@ class ReplicaSetController {
   ControllerExpectations expectations_;
   EventRecorder events_;
   client::Controller controller_;
+  // Handlers check it: the shared informers may outlive this object.
+  std::shared_ptr<HandlerLiveness> live_ = std::make_shared<HandlerLiveness>();
 };
 
 }  // namespace knet::controllers

@@ -54,7 +54,8 @@ Scheduler::Scheduler(SharedInformers* informers, SchedulerOptions opts)
       .name = "scheduler",
       .workers = opts_.workers,
       .max_retries = 0,  // a pending pod is never given up on
-      .queue = {},
+      // Errors (a failed Bind) back off no longer than unschedulable pods do.
+      .queue = {.base_delay = std::chrono::milliseconds(5), .max_delay = opts_.max_backoff},
       .reconcile = [this](const std::string& key) { return Reconcile(key); }});
   auto live = liveness_;
   informers_->pods().AddHandlers({
@@ -157,8 +158,9 @@ std::optional<std::string> Scheduler::SelectAndAssume(const std::string& key, co
   std::optional<std::tuple<int64_t, int64_t, std::string>> best;
   for (const auto& node : nodes) {
     const std::string& name = node->metadata.name;
-    int64_t on_node = assumed_total[name];
-    for (const auto& p : pods.ByIndexShared(kPodsByNode, name)) on_node += IsTerminal(*p) ? 0 : 1;
+    // A count from the index, not a walk over the node's pods: O(nodes) per attempt.
+    int64_t on_node =
+        assumed_total[name] + static_cast<int64_t>(pods.IndexSize(kActivePodsByNode, name));
     if (std::optional<std::string> why = CheckNode(pod, *node, on_node)) {
       ++(*reasons)[*why];
       continue;
