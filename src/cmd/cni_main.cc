@@ -14,10 +14,12 @@
 #include "cni/spec.h"
 #include "kernel/netlink/linux_netlink.h"
 #include "kernel/netns/netns.h"
+#include "kernel/nft/linux_nft.h"
 
 namespace {
 
 using knet::kernel::netlink::LinuxNetlink;
+using knet::kernel::nft::LinuxNftables;
 namespace netns = knet::kernel::netns;
 
 std::string ReadStdin() {
@@ -36,11 +38,21 @@ struct OpenPod {
   std::unique_ptr<LinuxNetlink> netlink;
 };
 
+// The host namespace's sockets: rtnetlink, and nfnetlink for ipMasq (opening it is one socket and
+// one bind; it sends nothing unless ipMasq is set). A kernel without nfnetlink still serves
+// networks without ipMasq: nft stays null and only ipMasq reports it.
+struct Host {
+  std::unique_ptr<LinuxNetlink> netlink;
+  std::unique_ptr<LinuxNftables> nft;
+};
+
 knet::base::StatusOr<knet::cni::KernelHandle> MakeLinuxKernel() {
-  ASSIGN_OR_RETURN(std::unique_ptr<LinuxNetlink> host, LinuxNetlink::Open());
-  std::shared_ptr<LinuxNetlink> owner(std::move(host));
+  auto owner = std::make_shared<Host>();
+  ASSIGN_OR_RETURN(owner->netlink, LinuxNetlink::Open());
+  if (auto nft = LinuxNftables::Open(); nft.ok()) owner->nft = std::move(nft).value();
   knet::cni::KernelHandle handle;
-  handle.kernel.host = owner.get();
+  handle.kernel.host = owner->netlink.get();
+  handle.kernel.nft = owner->nft.get();  // null when unavailable
   handle.kernel.open_netns =
       [](const std::string& path) -> knet::base::StatusOr<knet::cni::PodNetns> {
     auto pod = std::make_shared<OpenPod>();

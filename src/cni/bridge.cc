@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "cni/masq.h"
 #include "cni/result.h"
 #include "ipam/config.h"
 
@@ -32,6 +33,15 @@ Error IpamError(const base::Status& s, std::string what) {
 }
 
 Error CheckFailed(std::string msg) { return {ErrorCode::kCheckFailed, std::move(msg), ""}; }
+
+MasqOwner OwnerOf(const NetConf& conf, const std::string& container_id, const std::string& ifname) {
+  return {conf.name, container_id, ifname};
+}
+
+std::optional<Error> NeedNft(const Kernel& kernel) {
+  if (kernel.nft != nullptr) return std::nullopt;
+  return Error{ErrorCode::kKernelFailure, "ipMasq needs nftables, which is not available", ""};
+}
 
 // Runs the registered undo steps in reverse unless Dismiss()ed: ADD's rollback. A step may refer
 // only to objects declared before the Undo (they outlive it) or capture by value.
@@ -317,6 +327,17 @@ Outcome<nlohmann::json> Add(const NetConf& conf, const Environment& env, Kernel&
     s = pod_nl.Execute(route_reqs);
     if (!s.ok()) return KernelError(s, "adding routes in " + env.netns);
   }
+  if (conf.ip_masq) {
+    if (auto e = NeedNft(kernel)) return *e;
+    const MasqOwner owner = OwnerOf(conf, env.container_id, env.ifname);
+    std::vector<MasqAddress> masq;
+    for (const ipam::AllocatedIp& ip : alloc->ips) masq.push_back({ip.address, ip.subnet});
+    kernel::nft::Transaction tx;
+    s = AddMasqRules(*kernel.nft, owner, masq, &tx);
+    if (s.ok()) s = kernel.nft->Apply(tx);
+    if (!s.ok()) return KernelError(s, "setting up ipMasq for " + att.ToString());
+    undo.Add([&kernel, owner] { (void)DelMasqRules(*kernel.nft, owner); });
+  }
   s = store.value().Commit(att);
   if (!s.ok()) return IpamError(s, "committing the reservation of " + att.ToString());
   undo.Dismiss();
@@ -359,6 +380,11 @@ Outcome<bool> Del(const NetConf& conf, const Environment& env, Kernel& kernel) {
         }
       }
     }  // A namespace that is gone took its interfaces with it: success.
+  }
+  if (conf.ip_masq) {
+    if (auto e = NeedNft(kernel)) return *e;
+    s = DelMasqRules(*kernel.nft, OwnerOf(conf, env.container_id, env.ifname));
+    if (!s.ok()) return KernelError(s, "removing the ipMasq rules of " + env.container_id);
   }
   Outcome<ipam::HostLocalStore> store = OpenStore(cfg.value(), kernel);
   if (!store.ok()) return store.error();
@@ -441,6 +467,22 @@ Outcome<bool> Check(const NetConf& conf, const Environment& env, Kernel& kernel)
   if (!bridge.ok() || host_link->master_index != bridge->index) {
     return CheckFailed("host interface " + host_name + " is not a port of " + conf.bridge);
   }
+  if (conf.ip_masq) {
+    if (auto e = NeedNft(kernel)) return *e;
+    const MasqOwner owner = OwnerOf(conf, env.container_id, env.ifname);
+    for (kernel::nft::Family f : {kernel::nft::Family::kIp, kernel::nft::Family::kIp6}) {
+      size_t want = 0;
+      for (const base::IPAddress& ip : *reserved) want += kernel::nft::FamilyOf(ip) == f ? 1 : 0;
+      if (want == 0) continue;
+      base::StatusOr<size_t> have = CountMasqRules(*kernel.nft, owner, f);
+      if (!have.ok()) return KernelError(have.status(), "listing ipMasq rules");
+      if (*have != want) {
+        return CheckFailed("ipMasq: " + std::to_string(*have) + " masquerade rule(s) for " +
+                           att.ToString() + " in table " + std::string(kernel::nft::FamilyName(f)) +
+                           " " + kMasqTable + ", want " + std::to_string(want));
+      }
+    }
+  }
   return true;
 }
 
@@ -491,6 +533,15 @@ Outcome<bool> Gc(const NetConf& conf, Kernel& kernel) {
         return KernelError(s, "deleting stale " + l.name);
       }
     }
+  }
+  if (conf.ip_masq) {
+    if (auto e = NeedNft(kernel)) return *e;
+    std::set<std::string> valid_comments;
+    for (const GcAttachment& a : conf.valid_attachments) {
+      valid_comments.insert(MasqComment(OwnerOf(conf, a.container_id, a.ifname)));
+    }
+    base::Status s = GcMasqRules(*kernel.nft, conf.name, valid_comments);
+    if (!s.ok()) return KernelError(s, "removing stale ipMasq rules");
   }
   Outcome<ipam::HostLocalStore> store = OpenStore(cfg.value(), kernel);
   if (!store.ok()) return store.error();

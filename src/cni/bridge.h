@@ -7,10 +7,12 @@
 //   Kernel k{.host = host_netlink, .open_netns = [](const std::string& path) { ... }};
 //   Outcome<nlohmann::json> r = Add(conf, env, k);   // 1.x-form result; RenderResult for output
 //
-// ADD is atomic: on any failure after it created something, it deletes the veth pair and releases
-// the reservation (the bridge and its gateway address are shared by all pods and stay). DEL is
-// idempotent. Thread-compatible: one call at a time per Kernel; concurrent processes are safe (the
-// store locks, the kernel serialises).
+// ADD is atomic: on any failure after it created something, it deletes the veth pair, its ipMasq
+// rules and releases the reservation (the bridge, its gateway address and the knet-cni nft tables
+// are shared by all pods and stay). DEL is idempotent. With ipMasq, ADD adds the attachment's
+// masquerade rules (masq.h) in one nftables transaction, DEL and GC remove them, CHECK requires
+// one per reserved address. Thread-compatible: one call at a time per Kernel; concurrent processes
+// are safe (the store locks, the kernel serialises).
 #pragma once
 
 #include <functional>
@@ -24,6 +26,7 @@
 #include "cni/spec.h"
 #include "ipam/host_local_store.h"
 #include "kernel/netlink/netlink.h"
+#include "kernel/nft/nft.h"
 
 namespace knet::cni {
 
@@ -40,6 +43,8 @@ struct PodNetns {
 struct Kernel {
   kernel::netlink::Netlink* host = nullptr;
   std::function<base::StatusOr<PodNetns>(const std::string& path)> open_netns;
+  // nftables in the host namespace; needed only with ipMasq (masq.h).
+  kernel::nft::Nftables* nft = nullptr;
   ipam::StoreOptions store_options;
 };
 

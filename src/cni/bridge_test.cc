@@ -315,7 +315,7 @@ TEST_F(RunTest, ErrorsAreSpecJsonWithNonZeroExitAndLeaveNothing) {
       {no_ifname, ConfJson(), 4},
       {AddEnv(), "{broken", 6},
       {AddEnv(), ConfJson("2.0.0"), 1},
-      {AddEnv(), ConfJson("1.1.0", R"("ipMasq":true,)"), 2},
+      {AddEnv(), ConfJson("1.1.0", R"("ipMasq":1,)"), 7},
       {AddEnv(), R"({"cniVersion":"1.1.0","name":"n","ipam":{"ranges":[]}})", 7},
   };
   auto missing_ns = AddEnv();

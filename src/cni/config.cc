@@ -216,10 +216,6 @@ Outcome<NetConf> ParseNetConf(std::string_view stdin_bytes, Command command) {
                        "knet-cni has host-local IPAM built in; set ipam.type to host-local");
     }
   }
-  if (nc.ip_masq) {
-    return Error{ErrorCode::kUnsupportedField, "ipMasq is not supported by this build",
-                 "set ipMasq to false (masquerading through nftables is not implemented yet)"};
-  }
   nc.raw = std::move(conf);
   return nc;
 }

@@ -62,7 +62,7 @@ struct NetConf {
   bool is_default_gateway = false;  // implies is_gateway
   bool force_address = false;
   bool hairpin_mode = false;
-  bool ip_masq = false;           // accepted, refused when true (no nftables in this build)
+  bool ip_masq = false;           // masquerade pod traffic leaving the subnet (nftables, masq.h)
   uint32_t mtu = 0;               // 0: the kernel's default
   nlohmann::json ipam;            // the "ipam" object (null when absent)
   nlohmann::json prev_result;     // null when absent

@@ -131,8 +131,8 @@ TEST(CniNetConf, ErrorsCarryTheSpecCodeAndNameTheField) {
        ErrorCode::kInvalidNetworkConfig, "dhcp"},
       {R"({"cniVersion":"1.0.0","name":"n","ipam":{},"prevResult":[]})",
        ErrorCode::kInvalidNetworkConfig, "prevResult"},
-      {R"({"cniVersion":"1.0.0","name":"n","ipam":{},"ipMasq":true})", ErrorCode::kUnsupportedField,
-       "ipMasq is not supported by this build"},
+      {R"({"cniVersion":"1.0.0","name":"n","ipam":{},"ipMasq":"yes"})",
+       ErrorCode::kInvalidNetworkConfig, "ipMasq"},
   };
   for (const BadCase& c : cases) {
     Outcome<NetConf> r = ParseNetConf(c.json, Command::kAdd);
@@ -171,6 +171,16 @@ TEST(CniNetConf, ResponseVersionFollowsTheConfig) {
   EXPECT_EQ(ResponseVersion(R"({"cniVersion":"0.4.0"})"), "0.4.0");
   EXPECT_EQ(ResponseVersion(R"({"cniVersion":"9.9.9"})"), "1.1.0");
   EXPECT_EQ(ResponseVersion("garbage"), "1.1.0");
+}
+
+TEST(ConfigTest, AcceptsIpMasq) {
+  Outcome<NetConf> r =
+      ParseNetConf(R"({"cniVersion":"1.0.0","name":"n","ipam":{},"ipMasq":true})", Command::kAdd);
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  EXPECT_TRUE(r.value().ip_masq);
+  r = ParseNetConf(R"({"cniVersion":"1.0.0","name":"n","ipam":{}})", Command::kAdd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.value().ip_masq);
 }
 
 }  // namespace
