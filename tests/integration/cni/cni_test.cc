@@ -340,7 +340,7 @@ TEST_F(CniIntegrationTest, BadInputsGiveTheSpecCodeAndLeaveNothing) {
       {add, "{\"cniVersion\": ", 6},
       {add, R"({"cniVersion":"1.1.0","name":"itnet","ipam":{"subnet":"300.1.0.0/24"}})", 7},
       {add, Conf("10.213.5.0/24", "0.1.0"), 1},
-      {add, Conf("10.213.5.0/24", "1.1.0", R"("ipMasq":true,)"), 2},
+      {add, Conf("10.213.5.0/24", "1.1.0", R"("ipMasq":"yes",)"), 7},
       {no_id, conf, 4},
       {no_netns, conf, 4},
       {missing_netns, conf, 3},

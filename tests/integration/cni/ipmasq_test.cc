@@ -1,0 +1,264 @@
+// knet-cni's ipMasq end to end, with real packets. Three throwaway namespaces stand in for a node
+// ("host", where knet-cni runs and creates the bridge and its nft table), a pod, and an "outside"
+// peer reached from the host through a veth. The outside peer has no route to the pod subnet, so a
+// reply can only come back if the host masqueraded: the listener records the peer address it
+// sees, which must be the host's uplink address. Everything lives in namespaces the test creates
+// and removes (even on failure); the host's own namespace is never touched. Needs root.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kernel/netns/netns.h"
+
+namespace knet {
+namespace {
+
+namespace netns = kernel::netns;
+
+struct Response {
+  int exit_code = -1;
+  std::string out;
+};
+
+// fork, setns into `ns_fd` (the stand-in node), execve `bin` with `env` and `in` on stdin.
+Response ExecIn(int ns_fd, const std::string& bin, const std::map<std::string, std::string>& env,
+                const std::string& in) {
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  env_strings.push_back("ASAN_OPTIONS=detect_leaks=1");
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string bin_copy = bin;
+  char* argv[] = {bin_copy.data(), nullptr};
+  int in_pipe[2], out_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0) return {};
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+    close(in_pipe[0]);
+    close(in_pipe[1]);
+    return {};
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setns(ns_fd, CLONE_NEWNET) != 0) _exit(126);
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    execve(argv[0], argv, envp.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  size_t off = 0;
+  while (off < in.size()) {
+    ssize_t n = write(in_pipe[1], in.data() + off, in.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  close(in_pipe[1]);
+  Response r;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_pipe[0], buf, sizeof(buf))) > 0) r.out.append(buf, static_cast<size_t>(n));
+  close(out_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+std::atomic<int> g_counter{0};
+
+class IpMasqTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: creates network namespaces";
+    const char* bin = std::getenv("KNET_CNI_BIN");
+    if (bin == nullptr || *bin == '\0') GTEST_SKIP() << "KNET_CNI_BIN is not set (run via ctest)";
+    if (access("/usr/sbin/nft", X_OK) != 0) GTEST_SKIP() << "the nft program (checks) is missing";
+    bin_ = bin;
+    char tmpl[] = "/tmp/knet-cni-masq-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::string id = std::to_string(getpid()) + "-" + std::to_string(g_counter++);
+    for (auto* name : {&host_, &pod_, &outside_}) {
+      *name = "knet-masq-" + id + (name == &host_ ? "-h" : name == &pod_ ? "-p" : "-o");
+      auto ns = netns::Create(*name);
+      ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+      created_.push_back(*name);
+    }
+    auto h = netns::Netns::Open(host_);
+    ASSERT_TRUE(h.ok());
+    host_ns_ = std::move(h).value();
+    // host uplink <-> outside peer; forwarding on in the stand-in node only.
+    ASSERT_EQ(Run("ip -n " + host_ + " link add up0 type veth peer name eth0 netns " + outside_),
+              0);
+    ASSERT_EQ(Run("ip -n " + host_ + " addr add 198.51.100.1/24 dev up0"), 0);
+    ASSERT_EQ(Run("ip -n " + host_ + " link set up0 up"), 0);
+    ASSERT_EQ(Run("ip -n " + outside_ + " addr add 198.51.100.2/24 dev eth0"), 0);
+    ASSERT_EQ(Run("ip -n " + outside_ + " link set eth0 up"), 0);
+    ASSERT_EQ(Run("ip -n " + outside_ + " link set lo up"), 0);
+    ASSERT_EQ(Run("ip netns exec " + host_ + " sysctl -q -w net.ipv4.ip_forward=1"), 0);
+  }
+  void TearDown() override {
+    host_ns_ = netns::Netns();
+    for (const std::string& n : created_) EXPECT_TRUE(netns::Delete(n).ok()) << n;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  static int Run(const std::string& cmd) {
+    int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  std::string Conf(bool masq) {
+    return std::string(R"({"cniVersion":"1.1.0","name":"masqnet","type":"knet-cni",)") +
+           R"("bridge":"kmb0","isDefaultGateway":true,"ipMasq":)" + (masq ? "true" : "false") +
+           R"(,"ipam":{"type":"host-local","dataDir":")" + dir_ +
+           R"(","ranges":[[{"subnet":"10.99.0.0/24"}]]}})";
+  }
+  Response Cni(const std::string& command, bool masq = true, std::string conf = "") {
+    return ExecIn(host_ns_.fd(), bin_,
+                  {{"CNI_COMMAND", command},
+                   {"CNI_CONTAINERID", "masq-c1"},
+                   {"CNI_NETNS", "/run/netns/" + pod_},
+                   {"CNI_IFNAME", "eth0"},
+                   {"CNI_PATH", "/nonexistent"}},
+                  conf.empty() ? Conf(masq) : conf);
+  }
+  std::string NftTable() {
+    return Shell("ip netns exec " + host_ + " nft list table ip knet-cni 2>&1");
+  }
+  // A UDP datagram from the pod to the outside peer; returns the source address the peer saw
+  // ("" when nothing arrived).
+  std::string SourceSeenOutside() {
+    auto pod = netns::Netns::Open(pod_);
+    auto out = netns::Netns::Open(outside_);
+    if (!pod.ok() || !out.ok()) return "";
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    int rx = -1;
+    base::Status s = netns::RunIn(*out, [&]() -> base::Status {
+      rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (rx < 0 || bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        return base::ErrnoError(errno, "binding the outside listener");
+      }
+      return base::OkStatus();
+    });
+    if (!s.ok()) {
+      if (rx >= 0) close(rx);
+      ADD_FAILURE() << s.ToString();
+      return "";
+    }
+    socklen_t len = sizeof(addr);
+    getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &len);  // the port the kernel chose
+    inet_pton(AF_INET, "198.51.100.2", &addr.sin_addr);
+    timeval tv{.tv_sec = 3, .tv_usec = 0};
+    setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    s = netns::RunIn(*pod, [&]() -> base::Status {
+      int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (tx < 0) return base::ErrnoError(errno, "socket");
+      ssize_t n = sendto(tx, "knet", 4, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      int err = errno;
+      close(tx);
+      return n == 4 ? base::OkStatus() : base::ErrnoError(err, "sendto");
+    });
+    std::string seen;
+    if (s.ok()) {
+      char buf[16];
+      sockaddr_in peer{};
+      socklen_t plen = sizeof(peer);
+      ssize_t n = recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&peer), &plen);
+      char text[INET_ADDRSTRLEN] = {};
+      if (n == 4) seen = inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text));
+    } else {
+      ADD_FAILURE() << s.ToString();
+    }
+    close(rx);
+    return seen;
+  }
+
+  std::string bin_, dir_, host_, pod_, outside_;
+  std::vector<std::string> created_;
+  netns::Netns host_ns_;
+};
+
+TEST_F(IpMasqTest, PodTrafficLeavesWithTheNodesAddressAndDelRemovesTheRule) {
+  Response add = Cni("ADD");
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  auto result = nlohmann::json::parse(add.out, nullptr, false);
+  ASSERT_TRUE(result.is_object()) << add.out;
+  std::string pod_cidr = result["ips"][0]["address"];
+  std::string pod_ip = pod_cidr.substr(0, pod_cidr.find('/'));
+
+  std::string table = NftTable();
+  EXPECT_NE(table.find("type nat hook postrouting priority srcnat; policy accept;"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("ip saddr " + pod_ip +
+                       " ip daddr != 10.99.0.0/24 ip daddr != 224.0.0.0/4 counter packets"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("masquerade comment \"masqnet masq-c1 eth0\""), std::string::npos) << table;
+  nlohmann::json check_conf = nlohmann::json::parse(Conf(true));
+  check_conf["prevResult"] = result;
+  Response check = Cni("CHECK", true, check_conf.dump());
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+
+  EXPECT_EQ(SourceSeenOutside(), "198.51.100.1");
+
+  Response del = Cni("DEL");
+  ASSERT_EQ(del.exit_code, 0) << del.out;
+  table = NftTable();
+  EXPECT_EQ(table.find("masquerade"), std::string::npos) << table;
+  EXPECT_EQ(Cni("DEL").exit_code, 0) << "DEL is idempotent";
+
+  // CHECK notices a rule removed behind knet-cni's back.
+  add = Cni("ADD");
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  check_conf["prevResult"] = nlohmann::json::parse(add.out);
+  ASSERT_EQ(Run("ip netns exec " + host_ + " nft flush chain ip knet-cni postrouting"), 0);
+  check = Cni("CHECK", true, check_conf.dump());
+  EXPECT_NE(check.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(check.out, nullptr, false).value("code", 0), 102) << check.out;
+  EXPECT_EQ(Cni("DEL").exit_code, 0);
+}
+
+TEST_F(IpMasqTest, WithoutIpMasqThePodsAddressLeavesUnchanged) {
+  Response add = Cni("ADD", /*masq=*/false);
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  auto result = nlohmann::json::parse(add.out, nullptr, false);
+  std::string pod_cidr = result["ips"][0]["address"];
+  // No table at all, and the datagram arrives from the pod's own address (the reply could not
+  // come back, which is the problem ipMasq solves).
+  EXPECT_NE(NftTable().find("No such file or directory"), std::string::npos) << NftTable();
+  EXPECT_EQ(SourceSeenOutside(), pod_cidr.substr(0, pod_cidr.find('/')));
+  EXPECT_EQ(Cni("DEL", false).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace knet
