@@ -4,10 +4,17 @@
 
 namespace knet::client {
 
+void WorkQueue::EraseDelayedLocked(const std::string& key) {
+  auto it = delayed_.find(key);
+  if (it == delayed_.end()) return;
+  delayed_by_time_.erase({it->second, key});
+  delayed_.erase(it);
+}
+
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutting_down_ || dirty_.count(key)) return;
   dirty_.insert(key);
-  delayed_.erase(key);                 // due now: the delayed copy is redundant
+  EraseDelayedLocked(key);             // due now: the delayed copy is redundant
   if (processing_.count(key)) return;  // Done() re-queues it
   queue_.push_back(key);
   cv_.notify_one();
@@ -28,9 +35,14 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   if (dirty_.count(key)) return;  // already due
   Clock::time_point when = Clock::now() + delay;
   auto [it, inserted] = delayed_.emplace(key, when);
-  if (!inserted && when < it->second) it->second = when;
+  if (!inserted) {
+    if (when >= it->second) return;  // the earlier time wins
+    delayed_by_time_.erase({it->second, key});
+    it->second = when;
+  }
+  delayed_by_time_.emplace(when, key);
   // A waiting worker may need to wake earlier than it planned.
-  cv_.notify_all();
+  if (delayed_by_time_.begin()->second == key) cv_.notify_one();
 }
 
 std::chrono::milliseconds WorkQueue::BackoffLocked(const std::string& key) const {
@@ -69,21 +81,17 @@ int WorkQueue::NumRequeues(const std::string& key) const {
 }
 
 std::optional<WorkQueue::Clock::time_point> WorkQueue::PromoteDueLocked(Clock::time_point now) {
-  std::optional<Clock::time_point> next;
-  for (auto it = delayed_.begin(); it != delayed_.end();) {
-    if (it->second <= now) {
-      std::string key = it->first;
-      it = delayed_.erase(it);
-      if (!dirty_.count(key)) {
-        dirty_.insert(key);
-        if (!processing_.count(key)) queue_.push_back(key);
-      }
-    } else {
-      if (!next || it->second < *next) next = it->second;
-      ++it;
+  while (!delayed_by_time_.empty() && delayed_by_time_.begin()->first <= now) {
+    std::string key = delayed_by_time_.begin()->second;
+    delayed_by_time_.erase(delayed_by_time_.begin());
+    delayed_.erase(key);
+    if (!dirty_.count(key)) {
+      dirty_.insert(key);
+      if (!processing_.count(key)) queue_.push_back(key);
     }
   }
-  return next;
+  if (delayed_by_time_.empty()) return std::nullopt;
+  return delayed_by_time_.begin()->first;
 }
 
 std::optional<std::string> WorkQueue::Get() {
@@ -121,6 +129,7 @@ void WorkQueue::ShutDown() {
     queue_.clear();
     dirty_.clear();
     delayed_.clear();
+    delayed_by_time_.clear();
   }
   cv_.notify_all();
 }

@@ -66,6 +66,7 @@ class WorkQueue {
 
  private:
   void AddLocked(const std::string& key);
+  void EraseDelayedLocked(const std::string& key);
   // Moves due delayed keys into the queue; returns the earliest time still pending.
   std::optional<Clock::time_point> PromoteDueLocked(Clock::time_point now);
   std::chrono::milliseconds BackoffLocked(const std::string& key) const;
@@ -74,9 +75,12 @@ class WorkQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
-  std::set<std::string> dirty_;                       // queued, or added while processing
-  std::set<std::string> processing_;                  // handed out by Get, not yet Done
-  std::map<std::string, Clock::time_point> delayed_;  // key -> when it becomes due
+  std::set<std::string> dirty_;       // queued, or added while processing
+  std::set<std::string> processing_;  // handed out by Get, not yet Done
+  // Delayed keys, by key and by due time (so Get pops what is due without scanning the rest:
+  // thousands of delayed keys are normal, e.g. one periodic re-check per node).
+  std::map<std::string, Clock::time_point> delayed_;
+  std::set<std::pair<Clock::time_point, std::string>> delayed_by_time_;
   std::map<std::string, int> failures_;
   bool shutting_down_ = false;
 };

@@ -125,7 +125,7 @@ void EndpointsController::OnPod(const api::Pod* old_pod, const api::Pod& pod) {
     keys.merge(selector_index_->ServicesForPod(*old_pod));
   }
   if (keys.empty()) return;
-  api::Time trigger = PodTriggerTime(pod);
+  api::Time trigger = PodTriggerTime(old_pod, pod);
   for (const std::string& key : keys) EnqueueService(key, trigger, true);
 }
 

@@ -109,10 +109,18 @@ bool PodEndpointsChanged(const api::Pod& old_pod, const api::Pod& new_pod) {
          old_pod.spec.containers != new_pod.spec.containers;
 }
 
-api::Time PodTriggerTime(const api::Pod& pod) {
+api::Time PodTriggerTime(const api::Pod* old_pod, const api::Pod& pod) {
   const api::PodCondition* c = ReadyCondition(pod);
-  if (c != nullptr && !c->last_transition_time.IsZero()) return c->last_transition_time;
-  return api::Time::Now();
+  // Added or deleted (old_pod null), terminating, or without a Ready time: observed just now.
+  if (old_pod == nullptr || c == nullptr || c->last_transition_time.IsZero() ||
+      !pod.metadata.deletion_timestamp.IsZero()) {
+    return api::Time::Now();
+  }
+  const api::PodCondition* before = ReadyCondition(*old_pod);
+  if (before != nullptr && before->last_transition_time == c->last_transition_time) {
+    return api::Time::Now();  // readiness did not move: something else changed, just now
+  }
+  return c->last_transition_time;
 }
 
 uint64_t ParseResourceVersion(const std::string& rv) {

@@ -63,9 +63,12 @@ std::string EndpointHostname(const api::Pod& pod, const api::Service& svc);
 // unrelated status writes give false, so they cost no reconcile.
 bool PodEndpointsChanged(const api::Pod& old_pod, const api::Pod& new_pod);
 
-// The moment a pod change happened, for the last-change-trigger-time annotation: the pod's Ready
-// condition's lastTransitionTime (upstream getPodTriggerTime) or, when unset, now.
-api::Time PodTriggerTime(const api::Pod& pod);
+// The moment a pod change happened, for the last-change-trigger-time annotation: the Ready
+// condition's lastTransitionTime when this event carries a new one (upstream's
+// getPodTriggerTime, counted only when it moved, as its TriggerTimeTracker does); otherwise
+// (added or deleted pods, termination, IP, label or port changes) the time the change was
+// observed, now. `old_pod` is null for an added or deleted pod.
+api::Time PodTriggerTime(const api::Pod* old_pod, const api::Pod& pod);
 
 // Integer form of a resourceVersion (knet's are store revisions), 0 when not a number.
 uint64_t ParseResourceVersion(const std::string& rv);

@@ -84,3 +84,32 @@ TEST(EndpointUtilTest, HostnameOnlyForTheServiceSubdomain) {
 
 }  // namespace
 }  // namespace knet::controllers
+
+namespace knet::controllers {
+namespace {
+
+TEST(EndpointUtilTest, TriggerTimeIsTheReadyTransitionOnlyWhenReadinessMoved) {
+  const api::Time long_ago = api::Time::FromUnixSeconds(1'000'000'000);
+  const api::Time just_now = api::Time::FromUnixSeconds(1'700'000'000);
+  api::Pod before = PodWith("Running", {"10.0.0.1"});
+  before.status.conditions = {
+      {.type = "Ready", .status = "False", .last_transition_time = long_ago}};
+  api::Pod after = before;
+  after.status.conditions[0].status = "True";
+  after.status.conditions[0].last_transition_time = just_now;
+  EXPECT_EQ(PodTriggerTime(&before, after), just_now);
+
+  // An IP change of a pod Ready for ages: the change is now, not when it became Ready.
+  api::Pod moved = after;
+  moved.status.pod_ip = "10.0.0.2";
+  const api::Time t0 = api::Time::Now();
+  EXPECT_GE(PodTriggerTime(&after, moved), t0);
+  // Termination, deletion and additions are observed now too.
+  api::Pod terminating = after;
+  terminating.metadata.deletion_timestamp = api::Time::Now();
+  EXPECT_GE(PodTriggerTime(&after, terminating), t0);
+  EXPECT_GE(PodTriggerTime(nullptr, after), t0);
+}
+
+}  // namespace
+}  // namespace knet::controllers
