@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ip.h"
 #include "kernel/netns/netns.h"
 
 namespace knet {
@@ -124,7 +125,10 @@ class IpMasqTest : public ::testing::Test {
     ASSERT_EQ(Run("ip -n " + outside_ + " addr add 198.51.100.2/24 dev eth0"), 0);
     ASSERT_EQ(Run("ip -n " + outside_ + " link set eth0 up"), 0);
     ASSERT_EQ(Run("ip -n " + outside_ + " link set lo up"), 0);
+    ASSERT_EQ(Run("ip -n " + host_ + " addr add fd00:51::1/64 dev up0 nodad"), 0);
+    ASSERT_EQ(Run("ip -n " + outside_ + " addr add fd00:51::2/64 dev eth0 nodad"), 0);
     ASSERT_EQ(Run("ip netns exec " + host_ + " sysctl -q -w net.ipv4.ip_forward=1"), 0);
+    ASSERT_EQ(Run("ip netns exec " + host_ + " sysctl -q -w net.ipv6.conf.all.forwarding=1"), 0);
   }
   void TearDown() override {
     host_ns_ = netns::Netns();
@@ -139,7 +143,7 @@ class IpMasqTest : public ::testing::Test {
     return std::string(R"({"cniVersion":"1.1.0","name":"masqnet","type":"knet-cni",)") +
            R"("bridge":"kmb0","isDefaultGateway":true,"ipMasq":)" + (masq ? "true" : "false") +
            R"(,"ipam":{"type":"host-local","dataDir":")" + dir_ +
-           R"(","ranges":[[{"subnet":"10.99.0.0/24"}]]}})";
+           R"(","ranges":[[{"subnet":"10.99.0.0/24"}],[{"subnet":"fd00:99::/64"}]]}})";
   }
   Response Cni(const std::string& command, bool masq = true, std::string conf = "") {
     return ExecIn(host_ns_.fd(), bin_,
@@ -150,21 +154,24 @@ class IpMasqTest : public ::testing::Test {
                    {"CNI_PATH", "/nonexistent"}},
                   conf.empty() ? Conf(masq) : conf);
   }
-  std::string NftTable() {
-    return Shell("ip netns exec " + host_ + " nft list table ip knet-cni 2>&1");
+  std::string NftTable(const char* family = "ip") {
+    return Shell("ip netns exec " + host_ + " nft list table " + family + " knet-cni 2>&1");
   }
-  // A UDP datagram from the pod to the outside peer; returns the source address the peer saw
-  // ("" when nothing arrived).
-  std::string SourceSeenOutside() {
+  // A UDP datagram from the pod to the outside peer at `to` (198.51.100.2 or fd00:51::2); returns
+  // the source address the peer saw ("" when nothing arrived).
+  std::string SourceSeenOutside(const std::string& to = "198.51.100.2") {
     auto pod = netns::Netns::Open(pod_);
     auto out = netns::Netns::Open(outside_);
     if (!pod.ok() || !out.ok()) return "";
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
+    base::StatusOr<base::IPAddress> dst = base::IPAddress::Parse(to);
+    if (!dst.ok()) return "";
+    const int family = dst->is_v4() ? AF_INET : AF_INET6;
+    sockaddr_storage addr{};
+    socklen_t addr_len = dst->ToSockaddr(0, &addr);
     int rx = -1;
     base::Status s = netns::RunIn(*out, [&]() -> base::Status {
-      rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (rx < 0 || bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      rx = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (rx < 0 || bind(rx, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
         return base::ErrnoError(errno, "binding the outside listener");
       }
       return base::OkStatus();
@@ -174,27 +181,27 @@ class IpMasqTest : public ::testing::Test {
       ADD_FAILURE() << s.ToString();
       return "";
     }
-    socklen_t len = sizeof(addr);
-    getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &len);  // the port the kernel chose
-    inet_pton(AF_INET, "198.51.100.2", &addr.sin_addr);
+    getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &addr_len);  // the port it chose
     timeval tv{.tv_sec = 3, .tv_usec = 0};
     setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     s = netns::RunIn(*pod, [&]() -> base::Status {
-      int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      int tx = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (tx < 0) return base::ErrnoError(errno, "socket");
-      ssize_t n = sendto(tx, "knet", 4, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      ssize_t n = sendto(tx, "knet", 4, 0, reinterpret_cast<sockaddr*>(&addr), addr_len);
       int err = errno;
       close(tx);
-      return n == 4 ? base::OkStatus() : base::ErrnoError(err, "sendto");
+      return n == 4 ? base::OkStatus() : base::ErrnoError(err, "sendto " + to);
     });
     std::string seen;
     if (s.ok()) {
       char buf[16];
-      sockaddr_in peer{};
+      sockaddr_storage peer{};
       socklen_t plen = sizeof(peer);
       ssize_t n = recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&peer), &plen);
-      char text[INET_ADDRSTRLEN] = {};
-      if (n == 4) seen = inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text));
+      if (n == 4) {
+        auto ip = base::IPAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&peer), plen);
+        if (ip.ok()) seen = ip->ToString();
+      }
     } else {
       ADD_FAILURE() << s.ToString();
     }
@@ -231,10 +238,20 @@ TEST_F(IpMasqTest, PodTrafficLeavesWithTheNodesAddressAndDelRemovesTheRule) {
 
   EXPECT_EQ(SourceSeenOutside(), "198.51.100.1");
 
+  // IPv6: the ip6 table, and the node's IPv6 address seen outside.
+  std::string pod_cidr6 = result["ips"][1]["address"];
+  std::string table6 = NftTable("ip6");
+  EXPECT_NE(table6.find("ip6 saddr " + pod_cidr6.substr(0, pod_cidr6.find('/')) +
+                        " ip6 daddr != fd00:99::/64 ip6 daddr != ff00::/8 counter packets"),
+            std::string::npos)
+      << table6;
+  EXPECT_EQ(SourceSeenOutside("fd00:51::2"), "fd00:51::1");
+
   Response del = Cni("DEL");
   ASSERT_EQ(del.exit_code, 0) << del.out;
   table = NftTable();
   EXPECT_EQ(table.find("masquerade"), std::string::npos) << table;
+  EXPECT_EQ(NftTable("ip6").find("masquerade"), std::string::npos) << NftTable("ip6");
   EXPECT_EQ(Cni("DEL").exit_code, 0) << "DEL is idempotent";
 
   // CHECK notices a rule removed behind knet-cni's back.
