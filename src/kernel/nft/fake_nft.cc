@@ -11,6 +11,8 @@ template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 has no aggregate CTAD
 
 base::Status Err(int e, const Operation& op) { return base::ErrnoError(e, Describe(op)); }
 

@@ -23,6 +23,9 @@ static_assert(!std::is_abstract_v<LinuxNftables>, "LinuxNftables implements Nfta
 // Room for the ACKs of large batches (issue 8 programs thousands of rules in one): each unread
 // ACK costs an skb (~1 KiB), and a lost ACK would leave the outcome unknown. Best effort.
 constexpr int kRcvBuf = 16 << 20;
+// One recv's buffer: larger than any dump message the kernel sizes for us (it sizes them after
+// the buffer we read with, starting from about a page).
+constexpr size_t kRecvBuffer = 65536;
 
 StatusOr<mnl_socket*> OpenSocket() {
   mnl_socket* s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
@@ -121,7 +124,7 @@ Status LinuxNftables::Apply(const Transaction& tx) {
   size_t answered = 0;
   int batch_err = 0;
   std::string batch_extack;
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<uint8_t> buf(kRecvBuffer);
   while (answered < batch.ops && batch_err == 0) {
     // The kernel processed the whole batch inside sendmsg: every answer is already queued, so a
     // read that would block means no more answers are coming.
@@ -165,7 +168,7 @@ StatusOr<std::vector<ListedRule>> LinuxNftables::ListRules(const ChainRef& chain
   const std::string what = "listing rules of " + std::string(FamilyName(chain.family)) + " " +
                            chain.table + " " + chain.chain;
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<uint8_t> buf(kRecvBuffer);
   // 1. The chain must exist (a filtered rule dump of a missing chain is merely empty).
   uint32_t seq = seq_++;
   RETURN_IF_ERROR(Send(GetChainRequest(chain, seq), what));

@@ -197,8 +197,10 @@ TEST_F(LinuxNftTest, LargeBatchIsReadCompletely) {
   for (int i = 0; i < 2000; ++i) {
     tx.AddRule(
         Family::kIp, "knet-test", "postrouting",
-        {.exprs = {MatchAddr{Dir::kSource,
-                             *base::Cidr::Make(base::IPAddress::FromV4(0x0a000000u + i), 32)},
+        {.exprs = {MatchAddr{
+                       Dir::kSource,
+                       *base::Cidr::Make(
+                           base::IPAddress::FromV4(0x0a000000u + static_cast<uint32_t>(i)), 32)},
                    Masquerade{}},
          .comment = "r" + std::to_string(i)});
   }

@@ -23,6 +23,8 @@ template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 has no aggregate CTAD
 
 // Large enough for any single message we build (a rule is a few hundred bytes).
 constexpr size_t kScratch = 16384;

@@ -14,6 +14,8 @@ template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 has no aggregate CTAD
 
 std::string_view OpName(Op op) { return op == Op::kEq ? "" : "!= "; }
 
