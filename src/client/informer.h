@@ -322,6 +322,20 @@ class Informer {
     }
   }
 
+  // One line when a streak of list/watch failures starts (e.g. a 403 or the server down) and one
+  // when it ends, not one per retry.
+  void ReportFailure(const char* what, const base::Status& s) {
+    if (failing_) return;
+    failing_ = true;
+    std::cerr << "informer " << T::kKind << ": " << what << " failed: " << s.message()
+              << "; retrying every " << opts_.retry_backoff.count() << " ms\n";
+  }
+  void ReportRecovery() {
+    if (!failing_) return;
+    failing_ = false;
+    std::cerr << "informer " << T::kKind << ": recovered\n";
+  }
+
   void Resync() {
     for (const std::shared_ptr<const T>& o : ListShared()) Deliver("MODIFIED", o.get(), *o);
   }
@@ -336,10 +350,12 @@ class Informer {
         if (stop_) return;
       }
       if (need_list) {
-        if (!Relist().ok()) {
+        if (base::Status ls = Relist(); !ls.ok()) {
+          ReportFailure("list", ls);
           if (!Sleep(opts_.retry_backoff)) return;
           continue;
         }
+        ReportRecovery();
         need_list = false;
       }
       auto canceller = std::make_shared<WatchCanceller>();
@@ -378,7 +394,10 @@ class Informer {
                   << " is gone (410); relisting\n";
         need_list = true;
       } else if (!s.ok() && s.code() != base::StatusCode::kCancelled) {
+        ReportFailure("watch", s);
         if (!Sleep(opts_.retry_backoff)) return;
+      } else {
+        ReportRecovery();
       }
       if (opts_.resync_period.count() > 0 && std::chrono::steady_clock::now() >= next_resync) {
         Resync();
@@ -403,6 +422,7 @@ class Informer {
   bool stop_ = false;
   bool paused_ = false;
   int lists_ = 0;
+  bool failing_ = false;  // informer thread only
   std::shared_ptr<WatchCanceller> canceller_;
   std::thread thread_;
 };

@@ -15,13 +15,18 @@ void EventRecorder::Record(const api::ObjectReference& obj, const std::string& t
   const auto key = std::make_tuple(id, type, reason, message);
   const api::Time ts = api::Time::Now();
   std::unique_lock<std::mutex> l(mu_);
-  // Forget entries older than ten minutes so the map stays bounded.
-  for (auto it = seen_.begin(); it != seen_.end();) {
-    it = now - it->second.last > std::chrono::minutes(10) ? seen_.erase(it) : std::next(it);
+  // Forget entries not repeated for ten minutes so the map stays bounded; the queue is in time
+  // order, so this looks only at what expires (a stale queue entry, whose key was repeated
+  // later, is just dropped).
+  while (!expiry_.empty() && now - expiry_.front().first > std::chrono::minutes(10)) {
+    auto it = seen_.find(expiry_.front().second);
+    if (it != seen_.end() && it->second.last == expiry_.front().first) seen_.erase(it);
+    expiry_.pop_front();
   }
   if (auto it = seen_.find(key); it != seen_.end()) {
     Seen& s = it->second;
     s.last = now;
+    expiry_.emplace_back(now, key);
     ++s.count;
     std::string ns = s.ns, name = s.name;
     int32_t count = s.count;
@@ -31,8 +36,8 @@ void EventRecorder::Record(const api::ObjectReference& obj, const std::string& t
         client_->Patch<api::Event>(ns, name, client::PatchType::kMerge, patch.dump());
     if (r.ok()) return;
     if (!client::IsNotFound(r.status())) {
-      std::cerr << component_ << ": recording event " << reason << ": " << r.status().message()
-                << "\n";
+      std::cerr << component_ << ": recording event " << reason << " for " << obj.kind << " "
+                << obj.namespace_ << "/" << obj.name << ": " << r.status().message() << "\n";
       return;
     }
     l.lock();  // the Event was deleted meanwhile: write a new one
@@ -62,6 +67,7 @@ void EventRecorder::Record(const api::ObjectReference& obj, const std::string& t
   }
   l.lock();
   seen_[key] = Seen{created->metadata.namespace_, created->metadata.name, 1, now};
+  expiry_.emplace_back(now, key);
 }
 
 }  // namespace knet::controllers

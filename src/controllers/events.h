@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -54,7 +55,9 @@ class EventRecorder {
   std::string component_;
   std::mutex mu_;
   // (object uid or ns/name, type, reason, message) -> the Event written for it
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, Seen> seen_;
+  using Key = std::tuple<std::string, std::string, std::string, std::string>;
+  std::map<Key, Seen> seen_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, Key>> expiry_;  // time order
 };
 
 }  // namespace knet::controllers

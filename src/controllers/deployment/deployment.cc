@@ -188,7 +188,8 @@ base::StatusOr<std::vector<DeploymentController::RSPtr>> DeploymentController::C
             rs->metadata.namespace_, rs->metadata.name, client::PatchType::kMerge,
             ReleasePatch(rs->metadata, d.metadata.uid));
         if (!r.ok() && !client::IsNotFound(r.status()) && first_error.ok()) {
-          first_error = r.status().WithContext("releasing replicaset " + rs->metadata.name);
+          first_error = r.status().WithContext("Deployment " + client::KeyOf(d) +
+                                               ": releasing replicaset " + rs->metadata.name);
         }
       }
       continue;
@@ -208,7 +209,8 @@ base::StatusOr<std::vector<DeploymentController::RSPtr>> DeploymentController::C
     if (adopted.ok()) {
       claimed.push_back(std::make_shared<api::ReplicaSet>(std::move(*adopted)));
     } else if (!client::IsNotFound(adopted.status()) && first_error.ok()) {
-      first_error = adopted.status().WithContext("adopting replicaset " + rs->metadata.name);
+      first_error = adopted.status().WithContext("Deployment " + client::KeyOf(d) +
+                                                 ": adopting replicaset " + rs->metadata.name);
     }
   }
   if (!first_error.ok()) return first_error;

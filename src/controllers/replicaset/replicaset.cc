@@ -259,7 +259,8 @@ base::StatusOr<std::vector<ReplicaSetController::PodPtr>> ReplicaSetController::
           p->metadata.namespace_, p->metadata.name, client::PatchType::kMerge,
           ReleasePatch(p->metadata, rs.metadata.uid));
       if (!r.ok() && !client::IsNotFound(r.status()) && first_error.ok()) {
-        first_error = r.status().WithContext("releasing pod " + p->metadata.name);
+        first_error = r.status().WithContext("ReplicaSet " + client::KeyOf(rs) +
+                                             ": releasing pod " + p->metadata.name);
       }
       continue;
     }
@@ -278,7 +279,8 @@ base::StatusOr<std::vector<ReplicaSetController::PodPtr>> ReplicaSetController::
     if (adopted.ok()) {
       claimed.push_back(std::make_shared<const api::Pod>(std::move(*adopted)));
     } else if (!client::IsNotFound(adopted.status()) && first_error.ok()) {
-      first_error = adopted.status().WithContext("adopting pod " + p->metadata.name);
+      first_error = adopted.status().WithContext("ReplicaSet " + client::KeyOf(rs) +
+                                                 ": adopting pod " + p->metadata.name);
     }
   }
   if (!first_error.ok()) return first_error;
