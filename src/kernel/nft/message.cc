@@ -9,6 +9,7 @@
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -317,7 +318,8 @@ base::StatusOr<ParsedRule> ParseRuleMessage(std::span<const uint8_t> message) {
   std::vector<uint32_t> copy((message.size() + 3) / 4);
   std::memcpy(copy.data(), message.data(), message.size());
   auto* nlh = reinterpret_cast<nlmsghdr*>(copy.data());
-  if (nlh->nlmsg_len > message.size() || nlh->nlmsg_len < sizeof(nlmsghdr)) {
+  // libnftnl reads the nfgenmsg after the header without checking the length.
+  if (nlh->nlmsg_len > message.size() || nlh->nlmsg_len < sizeof(nlmsghdr) + sizeof(nfgenmsg)) {
     return base::InvalidArgumentError("rule message length out of bounds");
   }
   RulePtr r(nftnl_rule_alloc());

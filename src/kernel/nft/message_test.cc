@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
 
+#include <cstring>
 #include <vector>
 
 namespace knet::kernel::nft {
@@ -127,6 +128,24 @@ TEST(MessageTest, ParseRejectsGarbage) {
   std::vector<uint8_t> lying(16, 0);
   lying[0] = 200;  // nlmsg_len beyond the buffer
   EXPECT_FALSE(ParseRuleMessage(lying).ok());
+  std::vector<uint8_t> headless(16, 0);
+  headless[0] = 16;  // a header and no nfgenmsg
+  EXPECT_FALSE(ParseRuleMessage(headless).ok());
+  // Every truncation of a real rule message is parsed or refused, never read past its end.
+  Transaction tx;
+  tx.AddRule(Family::kIp, "t", "c",
+             {.exprs = {MatchAddr{Dir::kSource, Net("10.0.0.0/8")}, Counter{}}, .comment = "x"});
+  base::StatusOr<Batch> b = BuildBatch(tx, 1);
+  ASSERT_TRUE(b.ok());
+  std::vector<uint8_t> rule = Split(b->bytes)[1].bytes;
+  for (size_t n = 0; n < rule.size(); ++n) {
+    std::vector<uint8_t> cut(rule.begin(), rule.begin() + static_cast<std::ptrdiff_t>(n));
+    if (cut.size() >= 4) {
+      auto len = static_cast<uint32_t>(cut.size());
+      std::memcpy(cut.data(), &len, sizeof(len));  // a consistent, shorter nlmsg_len
+    }
+    (void)ParseRuleMessage(cut);
+  }
 }
 
 }  // namespace
