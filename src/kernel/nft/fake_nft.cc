@@ -71,10 +71,6 @@ base::Status FakeNftables::ApplyOne(const Operation& op, Ruleset& rs) {
             if (t == nullptr) return Err(ENOENT, op);
             auto it = t->chains.find(o.ref.chain);
             if (it == t->chains.end()) {
-              if (o.base && o.base->type == ChainType::kNat && o.ref.family != Family::kIp &&
-                  o.ref.family != Family::kIp6 && o.ref.family != Family::kInet) {
-                return Err(EOPNOTSUPP, op);
-              }
               t->chains[o.ref.chain] = Chain{o.base, {}};
               return base::OkStatus();
             }

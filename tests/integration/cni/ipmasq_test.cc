@@ -265,6 +265,23 @@ TEST_F(IpMasqTest, PodTrafficLeavesWithTheNodesAddressAndDelRemovesTheRule) {
   EXPECT_EQ(Cni("DEL").exit_code, 0);
 }
 
+TEST_F(IpMasqTest, GcRemovesTheRulesOfAttachmentsTheRuntimeNoLongerHas) {
+  ASSERT_EQ(Cni("ADD").exit_code, 0);
+  auto gc_conf = [&](const std::string& valid) {
+    nlohmann::json c = nlohmann::json::parse(Conf(true));
+    c["cni.dev/valid-attachments"] = nlohmann::json::parse(valid);
+    return c.dump();
+  };
+  Response gc = Cni("GC", true, gc_conf(R"([{"containerID":"masq-c1","ifname":"eth0"}])"));
+  ASSERT_EQ(gc.exit_code, 0) << gc.out;
+  EXPECT_NE(NftTable().find("masquerade comment \"masqnet masq-c1 eth0\""), std::string::npos);
+  gc = Cni("GC", true, gc_conf("[]"));
+  ASSERT_EQ(gc.exit_code, 0) << gc.out;
+  EXPECT_EQ(NftTable().find("masquerade"), std::string::npos) << NftTable();
+  EXPECT_EQ(NftTable("ip6").find("masquerade"), std::string::npos) << NftTable("ip6");
+  EXPECT_EQ(Cni("DEL").exit_code, 0);
+}
+
 TEST_F(IpMasqTest, WithoutIpMasqThePodsAddressLeavesUnchanged) {
   Response add = Cni("ADD", /*masq=*/false);
   ASSERT_EQ(add.exit_code, 0) << add.out;
