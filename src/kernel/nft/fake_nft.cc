@@ -44,6 +44,94 @@ std::string_view TypeName(ChainType t) {
   return "?";
 }
 
+std::string KeyText(const std::vector<Value>& key) {
+  std::string out;
+  for (const Value& v : key) {
+    out += std::to_string(static_cast<int>(v.type)) + ":" +
+           (v.type == DataType::kIpv4Addr || v.type == DataType::kIpv6Addr
+                ? v.addr.ToString()
+                : std::to_string(v.number)) +
+           ";";
+  }
+  return out;
+}
+
+bool FitsTypes(const std::vector<Value>& values, const std::vector<DataType>& types) {
+  if (values.size() != types.size()) return false;
+  for (size_t i = 0; i < values.size(); ++i) {
+    // mark and integer have the same width and byte order.
+    auto norm = [](DataType t) { return t == DataType::kMark ? DataType::kInteger : t; };
+    if (norm(values[i].type) != norm(types[i])) return false;
+  }
+  return true;
+}
+
+std::vector<DataType> KeyTypes(const std::vector<KeyPart>& key) {
+  std::vector<DataType> out;
+  for (const KeyPart& k : key) {
+    if (const auto* f = std::get_if<Field>(&k)) {
+      switch (*f) {
+        case Field::kIpSaddr:
+        case Field::kIpDaddr:
+          out.push_back(DataType::kIpv4Addr);
+          break;
+        case Field::kIp6Saddr:
+        case Field::kIp6Daddr:
+          out.push_back(DataType::kIpv6Addr);
+          break;
+        case Field::kL4proto:
+          out.push_back(DataType::kInetProto);
+          break;
+        case Field::kThSport:
+        case Field::kThDport:
+          out.push_back(DataType::kInetService);
+          break;
+      }
+    } else if (std::holds_alternative<NumgenRandom>(k)) {
+      out.push_back(DataType::kInteger);
+    } else {
+      out.push_back(std::get<Value>(k).type);
+    }
+  }
+  return out;
+}
+
+// Total key width: what the kernel actually checks (it does not know nft's types).
+uint32_t Width(const std::vector<DataType>& types) {
+  uint32_t n = 0;
+  for (DataType t : types) n += (DataTypeLen(t) + 3) / 4;
+  return n;
+}
+
+// The named sets a rule uses.
+std::vector<std::string> SetsOf(const Rule& r) {
+  std::vector<std::string> out;
+  for (const Expr& e : r.exprs) {
+    if (const auto* m = std::get_if<MatchSet>(&e)) out.push_back(m->set);
+    if (const auto* m = std::get_if<Vmap>(&e); m != nullptr && !m->set.empty()) {
+      out.push_back(m->set);
+    }
+    if (const auto* m = std::get_if<Nat>(&e); m != nullptr && !m->map.empty()) {
+      out.push_back(m->map);
+    }
+  }
+  return out;
+}
+
+// The chains a rule's verdicts (including its anonymous vmap) name.
+std::vector<std::string> TargetsOf(const Rule& r) {
+  std::vector<std::string> out;
+  for (const Expr& e : r.exprs) {
+    if (const auto* v = std::get_if<Verdict>(&e)) out.push_back(v->chain);
+    if (const auto* m = std::get_if<Vmap>(&e)) {
+      for (const Element& el : m->elements) {
+        if (el.verdict) out.push_back(el.verdict->chain);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 base::Status FakeNftables::ApplyOne(const Operation& op, Ruleset& rs) {
@@ -89,12 +177,36 @@ base::Status FakeNftables::ApplyOne(const Operation& op, Ruleset& rs) {
             Table* t = find_table(o.ref.family, o.ref.table);
             Chain* c = find_chain(o.ref);
             if (c == nullptr) return Err(ENOENT, op);
+            for (const std::string& target : TargetsOf(o.rule)) {
+              if (!target.empty() && t->chains.count(target) == 0) return Err(ENOENT, op);
+            }
+            for (const std::string& set : SetsOf(o.rule)) {
+              if (t->sets.count(set) == 0) return Err(ENOENT, op);
+            }
             for (const Expr& e : o.rule.exprs) {
-              if (const auto* v = std::get_if<Verdict>(&e)) {
-                if ((v->kind == Verdict::kJump || v->kind == Verdict::kGoto) &&
-                    t->chains.count(v->chain) == 0) {
-                  return Err(ENOENT, op);
+              if (const auto* m = std::get_if<Vmap>(&e); m != nullptr && !m->set.empty()) {
+                const SetSpec& spec = t->sets[m->set].spec;
+                if (!spec.verdict_map || Width(spec.key) != Width(KeyTypes(m->key))) {
+                  return Err(EINVAL, op);
                 }
+              }
+              if (const auto* m = std::get_if<MatchSet>(&e)) {
+                if (Width(t->sets[m->set].spec.key) != Width(KeyTypes(m->key))) {
+                  return Err(EINVAL, op);
+                }
+              }
+              if (const auto* m = std::get_if<Nat>(&e)) {
+                if (!m->map.empty()) {
+                  const SetSpec& spec = t->sets[m->map].spec;
+                  if (spec.data.empty() || Width(spec.key) != Width(KeyTypes(m->key))) {
+                    return Err(EINVAL, op);
+                  }
+                }
+                if (c->base && c->base->type != ChainType::kNat) return Err(EOPNOTSUPP, op);
+              }
+              if (std::holds_alternative<Reject>(e) && c->base && c->base->hook != Hook::kInput &&
+                  c->base->hook != Hook::kForward && c->base->hook != Hook::kOutput) {
+                return Err(EOPNOTSUPP, op);
               }
               if (std::holds_alternative<Masquerade>(e) && c->base &&
                   (c->base->type != ChainType::kNat || c->base->hook != Hook::kPostrouting)) {
@@ -128,10 +240,14 @@ base::Status FakeNftables::ApplyOne(const Operation& op, Ruleset& rs) {
             if (!c->rules.empty()) return Err(EBUSY, op);
             for (const auto& [name, other] : t->chains) {
               for (const auto& [h, r] : other.rules) {
-                for (const Expr& e : r.exprs) {
-                  const auto* v = std::get_if<Verdict>(&e);
-                  if (v != nullptr && v->chain == o.ref.chain) return Err(EBUSY, op);
+                for (const std::string& target : TargetsOf(r)) {
+                  if (target == o.ref.chain) return Err(EBUSY, op);
                 }
+              }
+            }
+            for (const auto& [name, set] : t->sets) {
+              for (const auto& [k, el] : set.elements) {
+                if (el.verdict && el.verdict->chain == o.ref.chain) return Err(EBUSY, op);
               }
             }
             t->chains.erase(o.ref.chain);
@@ -139,6 +255,59 @@ base::Status FakeNftables::ApplyOne(const Operation& op, Ruleset& rs) {
           },
           [&](const DeleteTableOp& o) -> base::Status {
             if (rs.erase({o.family, o.table}) == 0) return Err(ENOENT, op);
+            return base::OkStatus();
+          },
+          [&](const AddSetOp& o) -> base::Status {
+            Table* t = find_table(o.ref.family, o.ref.table);
+            if (t == nullptr) return Err(ENOENT, op);
+            auto it = t->sets.find(o.ref.set);
+            if (it == t->sets.end()) {
+              t->sets[o.ref.set] = Set{o.spec, {}};
+              return base::OkStatus();
+            }
+            if (o.exclusive || !(it->second.spec == o.spec)) return Err(EEXIST, op);
+            return base::OkStatus();
+          },
+          [&](const DeleteSetOp& o) -> base::Status {
+            Table* t = find_table(o.ref.family, o.ref.table);
+            if (t == nullptr || t->sets.count(o.ref.set) == 0) return Err(ENOENT, op);
+            for (const auto& [name, chain] : t->chains) {
+              for (const auto& [h, r] : chain.rules) {
+                for (const std::string& set : SetsOf(r)) {
+                  if (set == o.ref.set) return Err(EBUSY, op);
+                }
+              }
+            }
+            t->sets.erase(o.ref.set);
+            return base::OkStatus();
+          },
+          [&](const AddElementsOp& o) -> base::Status {
+            Table* t = find_table(o.ref.family, o.ref.table);
+            if (t == nullptr || t->sets.count(o.ref.set) == 0) return Err(ENOENT, op);
+            Set& set = t->sets[o.ref.set];
+            for (const Element& el : o.elements) {
+              if (!FitsTypes(el.key, set.spec.key)) return Err(EINVAL, op);
+              if (set.spec.verdict_map != el.verdict.has_value()) return Err(EINVAL, op);
+              if (!set.spec.verdict_map && !el.data.empty() != !set.spec.data.empty()) {
+                return Err(EINVAL, op);
+              }
+              if (!el.data.empty() && !FitsTypes(el.data, set.spec.data)) return Err(EINVAL, op);
+              if (el.verdict && !el.verdict->chain.empty() &&
+                  t->chains.count(el.verdict->chain) == 0) {
+                return Err(ENOENT, op);
+              }
+              auto [it, inserted] = set.elements.emplace(KeyText(el.key), el);
+              if (!inserted && !(it->second == el)) return Err(EEXIST, op);
+            }
+            return base::OkStatus();
+          },
+          [&](const DeleteElementsOp& o) -> base::Status {
+            Table* t = find_table(o.ref.family, o.ref.table);
+            if (t == nullptr || t->sets.count(o.ref.set) == 0) return Err(ENOENT, op);
+            Set& set = t->sets[o.ref.set];
+            for (const Element& el : o.elements) {
+              if (set.elements.erase(KeyText(el.key)) == 0) return Err(ENOENT, op);
+            }
             return base::OkStatus();
           },
       },
@@ -184,6 +353,19 @@ std::string FakeNftables::Dump() {
   std::string out;
   for (const auto& [key, table] : ruleset_) {
     out += "table " + std::string(FamilyName(key.first)) + " " + key.second + " {\n";
+    for (const auto& [name, set] : table.sets) {
+      out += "  " + std::string(set.spec.verdict_map || !set.spec.data.empty() ? "map " : "set ") +
+             name + " {\n    elements = {";
+      bool first = true;
+      for (const auto& [k, el] : set.elements) {
+        // An element renders like an anonymous vmap's: reuse the rule printer.
+        std::string text = ToString(Expr(Vmap{{}, "", {el}}), key.first);
+        out += (first ? " " : ", ") +
+               text.substr(text.find("{ ") + 2, text.size() - 4 - text.find("{ "));
+        first = false;
+      }
+      out += " }\n  }\n";
+    }
     for (const auto& [name, chain] : table.chains) {
       out += "  chain " + name + " {\n";
       if (chain.base) {

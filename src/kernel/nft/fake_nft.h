@@ -6,6 +6,11 @@
 // must exist (ENOENT), a chain with rules or jumps to it cannot be deleted (EBUSY), a base chain
 // cannot change its type or hook (EOPNOTSUPP), masquerade needs a nat chain on postrouting
 // (EOPNOTSUPP), handles are per table and never reused, and a transaction is all or nothing.
+// Sets and maps: "add set" of an existing set with another type is EEXIST; elements need their
+// set (ENOENT), must fit its key/data types (EINVAL), re-adding an element with other data is
+// EEXIST, deleting a missing one ENOENT; rules and elements must refer to existing sets and jump
+// targets (ENOENT); a set used by a rule, or a chain named by an element, cannot be deleted
+// (EBUSY); dnat/snat need a nat chain and reject an input/forward/output hook (EOPNOTSUPP).
 //
 //   FakeNftables nft;
 //   ASSERT_TRUE(nft.Apply(tx).ok());
@@ -43,8 +48,13 @@ class FakeNftables final : public Nftables {
     std::optional<BaseChain> base;
     std::vector<std::pair<uint64_t, Rule>> rules;
   };
+  struct Set {
+    SetSpec spec;
+    std::map<std::string, Element> elements;  // by the text of the key
+  };
   struct Table {
     std::map<std::string, Chain> chains;
+    std::map<std::string, Set> sets;
     uint64_t next_handle = 1;
   };
   using Ruleset = std::map<std::pair<Family, std::string>, Table>;

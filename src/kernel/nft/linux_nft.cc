@@ -115,17 +115,17 @@ Status LinuxNftables::Apply(const Transaction& tx) {
   std::lock_guard<std::mutex> lock(mu_);
   const uint32_t begin = seq_;
   ASSIGN_OR_RETURN(Batch batch, BuildBatch(tx, begin));
-  seq_ += static_cast<uint32_t>(batch.ops + 2);
+  seq_ += static_cast<uint32_t>(batch.messages + 2);
   RETURN_IF_ERROR(Send(batch.bytes, "sending an nf_tables batch"));
 
-  // Outcome per operation: -1 not answered yet, else the errno (0 = ACK).
-  std::vector<int> result(batch.ops, -1);
-  std::vector<std::string> extack(batch.ops);
+  // Outcome per message: -1 not answered yet, else the errno (0 = ACK).
+  std::vector<int> result(batch.messages, -1);
+  std::vector<std::string> extack(batch.messages);
   size_t answered = 0;
   int batch_err = 0;
   std::string batch_extack;
   std::vector<uint8_t> buf(kRecvBuffer);
-  while (answered < batch.ops && batch_err == 0) {
+  while (answered < batch.messages && batch_err == 0) {
     // The kernel processed the whole batch inside sendmsg: every answer is already queued, so a
     // read that would block means no more answers are coming.
     ssize_t n = recv(mnl_socket_get_fd(socket_), buf.data(), buf.size(), MSG_DONTWAIT);
@@ -140,12 +140,12 @@ Status LinuxNftables::Apply(const Transaction& tx) {
       if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_type != NLMSG_ERROR) continue;
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       uint32_t seq = nlh->nlmsg_seq;
-      if (seq >= batch.first_op_seq && seq < batch.first_op_seq + batch.ops) {
+      if (seq >= batch.first_op_seq && seq < batch.first_op_seq + batch.messages) {
         size_t i = seq - batch.first_op_seq;
         if (result[i] < 0) ++answered;
         result[i] = -err->error;
         extack[i] = ExtackMessage(nlh);
-      } else if ((seq == batch.begin_seq || seq == batch.first_op_seq + batch.ops) &&
+      } else if ((seq == batch.begin_seq || seq == batch.first_op_seq + batch.messages) &&
                  err->error != 0) {
         // The batch as a whole was refused (EPERM without CAP_NET_ADMIN, for one).
         batch_err = -err->error;
@@ -154,12 +154,14 @@ Status LinuxNftables::Apply(const Transaction& tx) {
     }
   }
   if (batch_err != 0) return Failure(batch_err, "applying an nf_tables batch", batch_extack);
-  for (size_t i = 0; i < batch.ops; ++i) {
-    if (result[i] > 0) return Failure(result[i], Describe(tx.ops()[i]), extack[i]);
+  for (size_t i = 0; i < batch.messages; ++i) {
+    if (result[i] > 0) {
+      return Failure(result[i], Describe(tx.ops()[batch.op_of_message[i]]), extack[i]);
+    }
   }
-  if (answered < batch.ops) {
+  if (answered < batch.messages) {
     return base::InternalError("nf_tables answered " + std::to_string(answered) + " of " +
-                               std::to_string(batch.ops) + " operations (outcome unknown)");
+                               std::to_string(batch.messages) + " messages (outcome unknown)");
   }
   return base::OkStatus();
 }

@@ -2,11 +2,13 @@
 //
 // nf_tables netlink messages as bytes, built with libnftnl and sent by nobody here: a Transaction
 // becomes one batch (NFNL_MSG_BATCH_BEGIN, one message per operation with NLM_F_ACK, BATCH_END),
-// and rule dumps are parsed back into ListedRule. Pure functions, so tests compare and parse bytes
-// without a kernel; LinuxNftables only sends them.
+// and rule dumps are parsed back into ListedRule. An operation may take several messages (a rule
+// with an anonymous vmap is NEWSET + NEWSETELEM + NEWRULE; large element lists are split), so the
+// batch says which operation each message belongs to. Pure functions, so tests compare and parse
+// bytes without a kernel; LinuxNftables only sends them.
 //
 //   ASSIGN_OR_RETURN(Batch b, BuildBatch(tx, seq));
-//   send b.bytes; the ACK with sequence b.first_op_seq + i answers tx.ops()[i].
+//   send b.bytes; the ACK with sequence b.first_op_seq + i answers tx.ops()[b.op_of_message[i]].
 #pragma once
 
 #include <cstdint>
@@ -21,9 +23,11 @@ namespace knet::kernel::nft {
 
 struct Batch {
   std::vector<uint8_t> bytes;
-  uint32_t begin_seq = 0;     // BATCH_BEGIN; BATCH_END is first_op_seq + ops
+  uint32_t begin_seq = 0;     // BATCH_BEGIN; BATCH_END is first_op_seq + messages
   uint32_t first_op_seq = 0;  // begin_seq + 1
   size_t ops = 0;
+  size_t messages = 0;                // between BEGIN and END
+  std::vector<size_t> op_of_message;  // [i]: the operation message first_op_seq + i belongs to
 };
 
 // REQUIRES: Validate(tx) ok (BuildBatch calls it and returns its error).

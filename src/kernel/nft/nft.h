@@ -112,8 +112,117 @@ struct Masquerade {
   friend bool operator==(const Masquerade&, const Masquerade&) = default;
 };
 
-using Expr = std::variant<MatchNfproto, MatchL4proto, MatchIfname, MatchAddr, MatchPort, Counter,
-                          Verdict, Masquerade>;
+// --- Sets, maps and the expressions that use them (issue 8) ---
+
+// nft's datatype ids (the key/data type a set declares; the kernel stores them for nft listings).
+// Widths: ipv4_addr 4, ipv6_addr 16, inet_proto 1, inet_service 2 (network order), mark and
+// integer 4 (host order, what numgen and meta mark produce). In a concatenation every field takes
+// a multiple of 4 bytes (one or more 32-bit registers).
+enum class DataType : uint8_t {
+  kInteger = 4,
+  kIpv4Addr = 7,
+  kIpv6Addr = 8,
+  kInetProto = 12,
+  kInetService = 13,
+  kMark = 19,
+};
+std::string_view DataTypeName(DataType t);  // "ipv4_addr", ...
+uint32_t DataTypeLen(DataType t);           // bytes before padding: 4, 16, 1, 2
+
+// One field of a set key or map data, typed: Value::Addr(ip), Value::Proto(6), Value::Port(80),
+// Value::Integer(3) (integer / mark).
+struct Value {
+  DataType type = DataType::kInteger;
+  base::IPAddress addr;  // kIpv4Addr / kIpv6Addr
+  uint32_t number = 0;   // the others
+  static Value Addr(const base::IPAddress& ip);
+  static Value Proto(uint8_t p) { return {DataType::kInetProto, {}, p}; }
+  static Value Port(uint16_t p) { return {DataType::kInetService, {}, p}; }
+  static Value Integer(uint32_t n) { return {DataType::kInteger, {}, n}; }
+  friend bool operator==(const Value&, const Value&) = default;
+};
+
+// What a lookup key is made of, loaded into consecutive registers: a packet field, a random
+// number (numgen random mod N, 0..N-1), or a constant (e.g. a service id).
+enum class Field : uint8_t {
+  kIpSaddr,
+  kIpDaddr,
+  kIp6Saddr,
+  kIp6Daddr,
+  kL4proto,
+  kThSport,
+  kThDport
+};
+struct NumgenRandom {
+  uint32_t mod = 1;
+  friend bool operator==(const NumgenRandom&, const NumgenRandom&) = default;
+};
+using KeyPart = std::variant<Field, NumgenRandom, Value>;
+uint32_t KeyPartLen(const KeyPart& k);  // bytes before padding
+
+// A set/map element: the key fields and, for maps, either data fields or a verdict.
+struct Element {
+  std::vector<Value> key;
+  std::vector<Value> data;         // data maps
+  std::optional<Verdict> verdict;  // verdict maps (jump/goto/accept/drop/return)
+  friend bool operator==(const Element&, const Element&) = default;
+};
+
+// `key @set` (membership; op kNeq: "not in set").
+struct MatchSet {
+  std::vector<KeyPart> key;
+  std::string set;
+  Op op = Op::kEq;
+  friend bool operator==(const MatchSet&, const MatchSet&) = default;
+};
+// `key vmap @set` (named; `elements` empty) or `key vmap { k : verdict, ... }` (anonymous: set
+// empty, elements inline; the kernel creates a constant set bound to the rule).
+struct Vmap {
+  std::vector<KeyPart> key;
+  std::string set;
+  std::vector<Element> elements;
+  friend bool operator==(const Vmap&, const Vmap&) = default;
+};
+// `numgen random mod N <op> value`, op one of ==, <.
+struct MatchNumgen {
+  uint32_t mod = 1;
+  uint32_t value = 0;
+  bool less = false;  // false: ==, true: <
+  friend bool operator==(const MatchNumgen&, const MatchNumgen&) = default;
+};
+// ct state in { ... }: a bit mask of kCt* states.
+inline constexpr uint32_t kCtInvalid = 1, kCtEstablished = 2, kCtRelated = 4, kCtNew = 8;
+struct MatchCtState {
+  uint32_t states = kCtEstablished | kCtRelated;
+  friend bool operator==(const MatchCtState&, const MatchCtState&) = default;
+};
+// dnat/snat to a fixed address (and port, 0: keep), or (map nonempty) to `key map @map` whose
+// data is an address or address . inet_service. `family` is kIp or kIp6 (required in inet tables).
+struct Nat {
+  enum Kind : uint8_t { kDnat, kSnat };
+  Kind kind = kDnat;
+  Family family = Family::kIp;
+  base::IPAddress addr;
+  uint16_t port = 0;
+  std::vector<KeyPart> key;  // map form
+  std::string map;
+  bool map_with_port = true;  // map data is address . inet_service (false: address only)
+  friend bool operator==(const Nat&, const Nat&) = default;
+};
+// reject with tcp reset (adds its "meta l4proto tcp" dependency) or icmp(v6/x) port-unreachable.
+struct Reject {
+  bool tcp_reset = false;
+  friend bool operator==(const Reject&, const Reject&) = default;
+};
+// meta mark set N
+struct SetMark {
+  uint32_t mark = 0;
+  friend bool operator==(const SetMark&, const SetMark&) = default;
+};
+
+using Expr =
+    std::variant<MatchNfproto, MatchL4proto, MatchIfname, MatchAddr, MatchPort, Counter, Verdict,
+                 Masquerade, MatchSet, Vmap, MatchNumgen, MatchCtState, Nat, Reject, SetMark>;
 
 // A rule as applied. The comment travels as the rule's userdata (NFTNL_UDATA_RULE_COMMENT, as the
 // nft program writes it; at most kMaxCommentLen bytes) and is how owners recognise their rules.
@@ -174,8 +283,41 @@ struct DeleteTableOp {
   Family family;
   std::string table;
 };
-using Operation = std::variant<AddTableOp, AddChainOp, AddRuleOp, DeleteRuleOp, FlushChainOp,
-                               DeleteChainOp, DeleteTableOp>;
+// A named set (data empty and !verdict_map) or map (data types, or a verdict map).
+struct SetSpec {
+  std::vector<DataType> key;  // one type, or a concatenation
+  std::vector<DataType> data;
+  bool verdict_map = false;
+  friend bool operator==(const SetSpec&, const SetSpec&) = default;
+};
+struct SetRef {
+  Family family = Family::kIp;
+  std::string table;
+  std::string set;
+  friend bool operator==(const SetRef&, const SetRef&) = default;
+};
+std::string SetRefString(const SetRef& r);  // "ip knet-proxy services"
+struct AddSetOp {
+  SetRef ref;
+  SetSpec spec;
+  bool exclusive;
+};
+struct DeleteSetOp {
+  SetRef ref;
+};
+// "add element": an existing element with the same data is a no-op, with other data EEXIST.
+struct AddElementsOp {
+  SetRef ref;
+  std::vector<Element> elements;
+};
+// ENOENT when an element is missing; only the keys are used.
+struct DeleteElementsOp {
+  SetRef ref;
+  std::vector<Element> elements;
+};
+using Operation =
+    std::variant<AddTableOp, AddChainOp, AddRuleOp, DeleteRuleOp, FlushChainOp, DeleteChainOp,
+                 DeleteTableOp, AddSetOp, DeleteSetOp, AddElementsOp, DeleteElementsOp>;
 
 // What one operation does, for error messages: "adding rule to ip knet-cni postrouting".
 std::string Describe(const Operation& op);
@@ -191,6 +333,13 @@ class Transaction {
   Transaction& FlushChain(Family f, std::string table, std::string chain);
   Transaction& DeleteChain(Family f, std::string table, std::string chain);
   Transaction& DeleteTable(Family f, std::string table);
+  Transaction& AddSet(Family f, std::string table, std::string set, SetSpec spec,
+                      bool exclusive = false);
+  Transaction& DeleteSet(Family f, std::string table, std::string set);
+  Transaction& AddElements(Family f, std::string table, std::string set,
+                           std::vector<Element> elements);
+  Transaction& DeleteElements(Family f, std::string table, std::string set,
+                              std::vector<Element> elements);
 
   const std::vector<Operation>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
@@ -201,7 +350,9 @@ class Transaction {
 
 // Checks what both implementations would refuse before talking to anyone: empty names, names
 // over 255 bytes, comments over kMaxCommentLen, jump/goto without a chain, an address match of
-// the wrong family for an ip/ip6 table, a port match with a protocol other than TCP/UDP.
+// the wrong family for an ip/ip6 table, a port match with a protocol other than TCP/UDP, numgen
+// mod 0, a map without data types, element fields that do not match their own types, more key and
+// data registers than the kernel has (16 x 32 bits).
 base::Status Validate(const Transaction& tx);
 
 // The nftables seam.
