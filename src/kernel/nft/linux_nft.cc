@@ -20,8 +20,8 @@ using base::StatusOr;
 
 static_assert(!std::is_abstract_v<LinuxNftables>, "LinuxNftables implements Nftables");
 
-// Room for the ACKs of large batches (issue 8 programs thousands of rules in one): each unread
-// ACK costs an skb (~1 KiB), and a lost ACK would leave the outcome unknown. Best effort.
+// Room for the answers of a batch: only failing messages and the last one are answered, but a
+// batch can fail in many messages. Best effort.
 constexpr int kRcvBuf = 16 << 20;
 // One recv's buffer: larger than any dump message the kernel sizes for us (it sizes them after
 // the buffer we read with, starting from about a page).
@@ -118,14 +118,17 @@ Status LinuxNftables::Apply(const Transaction& tx) {
   seq_ += static_cast<uint32_t>(batch.messages + 2);
   RETURN_IF_ERROR(Send(batch.bytes, "sending an nf_tables batch"));
 
-  // Outcome per message: -1 not answered yet, else the errno (0 = ACK).
-  std::vector<int> result(batch.messages, -1);
-  std::vector<std::string> extack(batch.messages);
-  size_t answered = 0;
+  // Only failing messages and the last one (which asks for an ACK) are answered; errors come in
+  // message order. Done when the last one is answered.
+  int first_err = 0;
+  size_t first_err_message = 0;
+  std::string first_extack;
+  bool last_answered = false;
   int batch_err = 0;
   std::string batch_extack;
+  const uint32_t last_seq = batch.first_op_seq + static_cast<uint32_t>(batch.messages) - 1;
   std::vector<uint8_t> buf(kRecvBuffer);
-  while (answered < batch.messages && batch_err == 0) {
+  while (!last_answered && batch_err == 0) {
     // The kernel processed the whole batch inside sendmsg: every answer is already queued, so a
     // read that would block means no more answers are coming.
     ssize_t n = recv(mnl_socket_get_fd(socket_), buf.data(), buf.size(), MSG_DONTWAIT);
@@ -140,13 +143,14 @@ Status LinuxNftables::Apply(const Transaction& tx) {
       if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_type != NLMSG_ERROR) continue;
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       uint32_t seq = nlh->nlmsg_seq;
-      if (seq >= batch.first_op_seq && seq < batch.first_op_seq + batch.messages) {
-        size_t i = seq - batch.first_op_seq;
-        if (result[i] < 0) ++answered;
-        result[i] = -err->error;
-        extack[i] = ExtackMessage(nlh);
-      } else if ((seq == batch.begin_seq || seq == batch.first_op_seq + batch.messages) &&
-                 err->error != 0) {
+      if (seq >= batch.first_op_seq && seq <= last_seq) {
+        if (err->error != 0 && first_err == 0) {
+          first_err = -err->error;
+          first_err_message = seq - batch.first_op_seq;
+          first_extack = ExtackMessage(nlh);
+        }
+        if (seq == last_seq) last_answered = true;
+      } else if ((seq == batch.begin_seq || seq == last_seq + 1) && err->error != 0) {
         // The batch as a whole was refused (EPERM without CAP_NET_ADMIN, for one).
         batch_err = -err->error;
         batch_extack = ExtackMessage(nlh);
@@ -154,14 +158,14 @@ Status LinuxNftables::Apply(const Transaction& tx) {
     }
   }
   if (batch_err != 0) return Failure(batch_err, "applying an nf_tables batch", batch_extack);
-  for (size_t i = 0; i < batch.messages; ++i) {
-    if (result[i] > 0) {
-      return Failure(result[i], Describe(tx.ops()[batch.op_of_message[i]]), extack[i]);
-    }
+  if (first_err != 0) {
+    return Failure(first_err, Describe(tx.ops()[batch.op_of_message[first_err_message]]),
+                   first_extack);
   }
-  if (answered < batch.messages) {
-    return base::InternalError("nf_tables answered " + std::to_string(answered) + " of " +
-                               std::to_string(batch.messages) + " messages (outcome unknown)");
+  if (!last_answered) {
+    return base::InternalError(
+        "nf_tables did not answer the batch's last message (outcome "
+        "unknown)");
   }
   return base::OkStatus();
 }

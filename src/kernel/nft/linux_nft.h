@@ -3,7 +3,8 @@
 // LinuxNftables: the Nftables seam over a NETLINK_NETFILTER socket (libmnl) bound in one network
 // namespace for its whole life. Apply sends the transaction as ONE nfnetlink batch (built by
 // message.h) in one sendmsg; the kernel applies the batch in the sender's context and commits it
-// only if every message succeeded, so all ACKs are queued when sendmsg returns and are read
+// only if every message succeeded, so all answers (one per failing message, and an ACK for the
+// last message) are queued when sendmsg returns and are read
 // without blocking. The first failing operation (in transaction order) is reported with its errno.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<LinuxNftables> nft, LinuxNftables::Open());

@@ -539,12 +539,15 @@ class Builder {
     return Header(scratch_, type, f, flags, seq_);
   }
   void End() {
+    last_offset_ = b_->bytes.size();
     AppendMessage(scratch_, &b_->bytes);
     b_->op_of_message.push_back(op_);
     ++seq_;
   }
   void StartOp(size_t index) { op_ = index; }
   uint32_t NextSetId() { return ++set_id_; }
+  // Where the last message built starts in the batch bytes.
+  size_t last_offset() const { return last_offset_; }
 
  private:
   Batch* b_;
@@ -552,6 +555,7 @@ class Builder {
   uint32_t seq_ = 0;
   size_t op_ = 0;
   uint32_t set_id_ = 0;  // NFTA_SET_ID: unique within the batch
+  size_t last_offset_ = 0;
 };
 
 // Elements in messages of at most kElementsPerMessage.
@@ -583,15 +587,16 @@ uint32_t BuildAnonymousMap(Builder& bld, const ChainRef& ref, const Vmap& m) {
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, TypesLen(types));
   nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
   SetKeyByteorder(set.get(), types);
-  nlmsghdr* h = bld.Begin(NFT_MSG_NEWSET, ref.family, NLM_F_CREATE | NLM_F_ACK);
+  nlmsghdr* h = bld.Begin(NFT_MSG_NEWSET, ref.family, NLM_F_CREATE);
   nftnl_set_nlmsg_build_payload(h, set.get());
   bld.End();
-  BuildElements(bld, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_ACK, sref, id, m.elements);
+  BuildElements(bld, NFT_MSG_NEWSETELEM, NLM_F_CREATE, sref, id, m.elements);
   return id;
 }
 
 void BuildOp(const Operation& op, Builder& bld) {
-  const uint16_t ack = NLM_F_ACK;
+  // No NLM_F_ACK here: BuildBatch asks for one on the last message only (see there).
+  const uint16_t ack = 0;
   std::visit(
       Overloaded{
           [&](const AddTableOp& o) {
@@ -709,6 +714,15 @@ base::StatusOr<Batch> BuildBatch(const Transaction& tx, uint32_t begin_seq) {
     BuildOp(tx.ops()[i], bld);
   }
   b.messages = b.op_of_message.size();
+  // The kernel reports every failing message whether or not it asked for an ACK, and processes
+  // the whole batch inside sendmsg; so one ACK on the last message says "done" and successful
+  // messages cost no answer. (An ACK per message overflows the receive buffer with the hundreds
+  // of thousands of messages of a service proxy's full sync, and lost ACKs leave the outcome
+  // unknown.)
+  if (b.messages > 0) {
+    auto* last = reinterpret_cast<nlmsghdr*>(b.bytes.data() + bld.last_offset());
+    last->nlmsg_flags |= NLM_F_ACK;
+  }
   std::vector<char> scratch(kScratch);
   nftnl_batch_end(scratch.data(), b.first_op_seq + static_cast<uint32_t>(b.messages));
   AppendMessage(scratch, &b.bytes);

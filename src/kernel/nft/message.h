@@ -1,14 +1,16 @@
 // File: kernel/nft/message.h
 //
 // nf_tables netlink messages as bytes, built with libnftnl and sent by nobody here: a Transaction
-// becomes one batch (NFNL_MSG_BATCH_BEGIN, one message per operation with NLM_F_ACK, BATCH_END),
+// becomes one batch (NFNL_MSG_BATCH_BEGIN, one or more messages per operation, NLM_F_ACK
+// on the last one only, BATCH_END),
 // and rule dumps are parsed back into ListedRule. An operation may take several messages (a rule
 // with an anonymous vmap is NEWSET + NEWSETELEM + NEWRULE; large element lists are split), so the
 // batch says which operation each message belongs to. Pure functions, so tests compare and parse
 // bytes without a kernel; LinuxNftables only sends them.
 //
 //   ASSIGN_OR_RETURN(Batch b, BuildBatch(tx, seq));
-//   send b.bytes; the ACK with sequence b.first_op_seq + i answers tx.ops()[b.op_of_message[i]].
+//   send b.bytes; an error with sequence b.first_op_seq + i is about
+//   tx.ops()[b.op_of_message[i]].
 #pragma once
 
 #include <cstdint>
