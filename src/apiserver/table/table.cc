@@ -1,5 +1,7 @@
 #include "apiserver/table/table.h"
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -70,9 +72,14 @@ namespace table_internal {
 
 std::string Since(const api::Time& t, int64_t now_ns) {
   if (t.IsZero()) return "<unknown>";
-  // int(d.Seconds()) in Go truncates towards zero, as duration_cast does.
-  return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::nanoseconds(now_ns - t.unix_nanos())));
+  // Go's Time.Sub saturates instead of overflowing (a timestamp centuries away is legal input);
+  // int(d.Seconds()) then truncates towards zero, as duration_cast does.
+  int64_t diff = 0;
+  if (__builtin_sub_overflow(now_ns, t.unix_nanos(), &diff)) {
+    diff = t.unix_nanos() < 0 ? INT64_MAX : INT64_MIN;
+  }
+  return HumanDuration(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::nanoseconds(diff)));
 }
 
 }  // namespace table_internal

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "apiserver/table/internal/printers.h"
+
 namespace knet::apiserver::table {
 namespace {
 
@@ -38,6 +40,13 @@ std::vector<std::string> ColumnNames(std::string_view kind, int priority) {
 }
 
 // ---- HumanDuration ----
+
+TEST(HumanDurationTest, AgeOfAnExtremeTimestampSaturatesInsteadOfOverflowing) {
+  // Found by the table fuzzer: a creationTimestamp near year -270 against a present "now".
+  const int64_t now = int64_t{1714557600} * 1'000'000'000;
+  EXPECT_EQ(table_internal::Since(api::Time::FromUnixNanos(INT64_MIN + 1), now), "292y");
+  EXPECT_EQ(table_internal::Since(api::Time::FromUnixNanos(INT64_MAX), -now), "<invalid>");
+}
 
 TEST(HumanDurationTest, MatchesApimachinery) {
   const std::vector<std::pair<seconds, std::string>> cases = {
