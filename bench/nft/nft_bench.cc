@@ -1,7 +1,7 @@
 // nft_bench: how long the kernel takes to program the service proxy's nftables ruleset, for each
 // candidate rule structure (issue 8, "design the rule structure for the kernel's own costs").
 //
-//   sudo nft_bench [--services 1000,3000,10000] [--endpoints 10] [--structures a,b,b2,c]
+//   sudo nft_bench [--services 1000,3000,10000] [--endpoints 10] [--structures a,b,b2,c,c2]
 //
 // For every structure and service count it creates a fresh network namespace (removed again,
 // also on failure), programs all services in ONE transaction through LinuxNftables, and prints
@@ -19,6 +19,10 @@
 //   b2 as b, but each rule does `goto ep-<i>-<j>` (endpoint chains as in a, without the vmap).
 //   c  shared named maps: svc-<i> holds one rule `dnat ip to <i> . numgen random mod E map
 //      @endpoints`, where @endpoints maps (service id . slot) -> address . port.
+//   c2 as c, but @endpoints is keyed by the service tuple itself (daddr . proto . port . slot), and
+//      @services sends each service straight to a shared chain pick-<E> whose one rule does
+//      `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod E map @endpoints`; so
+//      only one rule per endpoint count binds @endpoints, and a service is only map elements.
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -63,13 +67,14 @@ std::string Ep(uint32_t i, uint32_t j, uint32_t gen) {
          (gen ? "-g" + std::to_string(gen) : "");
 }
 
-Element ServiceElement(uint32_t i) {
+Element ServiceElement(uint32_t i, const std::string& target) {
   return {.key = {Value::Addr(ServiceIp(i)), Value::Proto(IPPROTO_TCP), Value::Port(kServicePort)},
-          .verdict = Verdict{Verdict::kGoto, Svc(i)}};
+          .verdict = Verdict{Verdict::kGoto, target}};
 }
 
 struct Structure {
   std::string name;
+  bool direct_to_pick = false;  // @services jumps to pick-<E>, not to svc-<i>
   // Adds the per-structure shared objects (after the table and the dispatch map exist).
   std::function<void(Transaction&, uint32_t endpoints)> shared;
   // Adds service i (its chains, rules and elements; not the dispatch element).
@@ -111,6 +116,7 @@ std::vector<Structure> Structures() {
   std::vector<Structure> out;
   out.push_back({
       "a",
+      false,
       [](Transaction&, uint32_t) {},
       [](Transaction& tx, uint32_t i, uint32_t e, uint32_t gen) {
         AddEndpointChains(tx, i, e, gen);
@@ -134,6 +140,7 @@ std::vector<Structure> Structures() {
   };
   out.push_back({
       "b",
+      false,
       [](Transaction&, uint32_t) {},
       [cascade](Transaction& tx, uint32_t i, uint32_t e, uint32_t gen) {
         tx.AddChain(kF, kTable, Svc(i));
@@ -153,6 +160,7 @@ std::vector<Structure> Structures() {
   };
   out.push_back({
       "b2",
+      false,
       [](Transaction&, uint32_t) {},
       [cascade_goto](Transaction& tx, uint32_t i, uint32_t e, uint32_t gen) {
         AddEndpointChains(tx, i, e, gen);
@@ -176,6 +184,7 @@ std::vector<Structure> Structures() {
   };
   out.push_back({
       "c",
+      false,
       [](Transaction& tx, uint32_t) {
         tx.AddSet(kF, kTable, "endpoints",
                   {.key = {DataType::kMark, DataType::kMark},
@@ -192,6 +201,44 @@ std::vector<Structure> Structures() {
       [endpoint_elements](Transaction& tx, uint32_t i, uint32_t e, uint32_t gen) {
         tx.DeleteElements(kF, kTable, "endpoints", endpoint_elements(i, e, gen - 1));
         tx.AddElements(kF, kTable, "endpoints", endpoint_elements(i, e, gen));
+      },
+  });
+  // c2: as c, but only one rule (per endpoint count) binds @endpoints: the kernel walks every
+  // element of a map for each rule that binds it, and every binding for each element added, so c
+  // is quadratic. @endpoints is keyed by the service's own tuple, so no per-service chain is
+  // needed: @services sends a service straight to pick-<E> (E = its endpoint count).
+  // (Carrying the service id in a register to a shared chain is refused by this kernel: a rule
+  // may only read registers it wrote, ENODATA.)
+  auto tuple_elements = [](uint32_t i, uint32_t e, uint32_t gen) {
+    std::vector<Element> els;
+    for (uint32_t j = 0; j < e; ++j) {
+      els.push_back({.key = {Value::Addr(ServiceIp(i)), Value::Proto(IPPROTO_TCP),
+                             Value::Port(kServicePort), Value::Integer(j)},
+                     .data = {Value::Addr(EndpointIp(i, j, e, gen)), Value::Port(kTargetPort)}});
+    }
+    return els;
+  };
+  out.push_back({
+      "c2",
+      true,
+      [](Transaction& tx, uint32_t e) {
+        tx.AddSet(kF, kTable, "endpoints",
+                  {.key = {DataType::kIpv4Addr, DataType::kInetProto, DataType::kInetService,
+                           DataType::kMark},
+                   .data = {DataType::kIpv4Addr, DataType::kInetService}});
+        std::string pick = "pick-" + std::to_string(e);
+        tx.AddChain(kF, kTable, pick);
+        tx.AddRule(kF, kTable, pick,
+                   {.exprs = {Nat{
+                        .key = {Field::kIpDaddr, Field::kL4proto, Field::kThDport, NumgenRandom{e}},
+                        .map = "endpoints"}}});
+      },
+      [tuple_elements](Transaction& tx, uint32_t i, uint32_t e, uint32_t gen) {
+        tx.AddElements(kF, kTable, "endpoints", tuple_elements(i, e, gen));
+      },
+      [tuple_elements](Transaction& tx, uint32_t i, uint32_t e, uint32_t gen) {
+        tx.DeleteElements(kF, kTable, "endpoints", tuple_elements(i, e, gen - 1));
+        tx.AddElements(kF, kTable, "endpoints", tuple_elements(i, e, gen));
       },
   });
   return out;
@@ -248,6 +295,9 @@ base::Status Measure(const Structure& st, uint32_t services, uint32_t endpoints)
       "knet-nftbench-" + std::to_string(getpid()) + "-" + st.name + "-" + std::to_string(services);
   ASSIGN_OR_RETURN(std::unique_ptr<ScopedNetns> ns, ScopedNetns::Create(name));
   ASSIGN_OR_RETURN(std::unique_ptr<LinuxNftables> nft, LinuxNftables::Open(ns->ns()));
+  auto target = [&](uint32_t i) {
+    return st.direct_to_pick ? "pick-" + std::to_string(endpoints) : Svc(i);
+  };
 
   ASSIGN_OR_RETURN(
       Timed full, Run(*nft, [&](Transaction& tx) {
@@ -261,7 +311,7 @@ base::Status Measure(const Structure& st, uint32_t services, uint32_t endpoints)
         std::vector<Element> dispatch;
         for (uint32_t i = 0; i < services; ++i) {
           st.add_service(tx, i, endpoints, 0);
-          dispatch.push_back(ServiceElement(i));
+          dispatch.push_back(ServiceElement(i, target(i)));
         }
         tx.AddElements(kF, kTable, "services", std::move(dispatch));
         tx.AddRule(
@@ -270,7 +320,8 @@ base::Status Measure(const Structure& st, uint32_t services, uint32_t endpoints)
       }));
   ASSIGN_OR_RETURN(Timed add_one, Run(*nft, [&](Transaction& tx) {
                      st.add_service(tx, services, endpoints, 0);
-                     tx.AddElements(kF, kTable, "services", {ServiceElement(services)});
+                     tx.AddElements(kF, kTable, "services",
+                                    {ServiceElement(services, target(services))});
                    }));
   ASSIGN_OR_RETURN(Timed change_one, Run(*nft, [&](Transaction& tx) {
                      st.change_service(tx, services / 2, endpoints, 1);
@@ -299,7 +350,7 @@ std::vector<std::string> SplitComma(const std::string& s) {
 int Main(int argc, char** argv) {
   std::vector<uint32_t> counts = {1000, 3000, 10000};
   uint32_t endpoints = 10;
-  std::vector<std::string> wanted = {"a", "b", "b2", "c"};
+  std::vector<std::string> wanted = {"a", "b", "b2", "c", "c2"};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     std::string value = argv[i + 1];
