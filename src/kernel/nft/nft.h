@@ -1,9 +1,10 @@
 // File: kernel/nft/nft.h
 //
 // The nftables seam: a Transaction (plain data: add table / chain / rule, delete rule by handle,
-// flush chain, delete chain / table) that an Nftables applies atomically, and the listing of a
-// chain's rules (handle + comment) so each owner can find and delete exactly its own rules. Rules
-// are a small expression IR (Match / Verdict / Masquerade ...) that both implementations share:
+// flush chain, delete chain / table, add / delete named sets and maps and their elements) that an
+// Nftables applies atomically, and the listing of a chain's rules (handle + comment) so each owner
+// can find and delete exactly its own rules. Rules are a small expression IR (Match / Verdict /
+// Masquerade / Vmap / Nat / numgen / ct state / reject ...) that both implementations share:
 // LinuxNftables (linux_nft.h, one netlink batch via libnftnl + libmnl) and FakeNftables
 // (fake_nft.h, in memory, with the kernel's EEXIST/ENOENT/EBUSY and all-or-nothing rules).
 //
@@ -14,6 +15,21 @@
 //   tx.AddRule(Family::kIp, "knet-cni", "postrouting",
 //              {.exprs = {MatchAddr{Dir::kSource, pod_ip}, Masquerade{}}, .comment = "mine"});
 //   RETURN_IF_ERROR(nft.Apply(tx));
+//
+// The service proxy's shape (bench/results/nft.md): a verdict map of services and a data map of
+// endpoints, changed afterwards by element adds/deletes only.
+//
+//   tx.AddSet(Family::kIp, "knet-proxy", "services",
+//             {.key = {DataType::kIpv4Addr, DataType::kInetProto, DataType::kInetService},
+//              .verdict_map = true});
+//   tx.AddRule(Family::kIp, "knet-proxy", "prerouting",
+//              {.exprs = {Vmap{{Field::kIpDaddr, Field::kL4proto, Field::kThDport}, "services"}}});
+//   tx.AddRule(Family::kIp, "knet-proxy", "pick-10",
+//              {.exprs = {Nat{.key = {Field::kIpDaddr, Field::kL4proto, Field::kThDport,
+//                                     NumgenRandom{10}}, .map = "endpoints"}}});
+//   tx.AddElements(Family::kIp, "knet-proxy", "services",
+//                  {{.key = {Value::Addr(vip), Value::Proto(6), Value::Port(80)},
+//                    .verdict = Verdict{Verdict::kGoto, "pick-10"}}});
 //
 // Inside a rule, expressions run in order and every match must hold; like the nft program,
 // a port match carries its own "meta l4proto" dependency, and an address match its family's
