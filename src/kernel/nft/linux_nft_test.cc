@@ -351,6 +351,60 @@ TEST_F(LinuxNftTest, Ipv6DnatAndInetVmap) {
   }
 }
 
+// The structure bench/results/nft.md recommends: @services sends a service to a chain shared by
+// all services with E endpoints, whose one rule picks the endpoint from a map keyed by the
+// service tuple and a random slot.
+TEST_F(LinuxNftTest, TupleKeyedEndpointMap) {
+  const Family f = Family::kIp;
+  const std::string t = "knet-test";
+  Element svc{.key = {Value::Addr(Ip("10.96.0.1")), Value::Proto(IPPROTO_TCP), Value::Port(80)},
+              .verdict = Verdict{Verdict::kGoto, "pick-2"}};
+  std::vector<Element> eps;
+  for (uint32_t j = 0; j < 2; ++j) {
+    eps.push_back(
+        {.key = {Value::Addr(Ip("10.96.0.1")), Value::Proto(IPPROTO_TCP), Value::Port(80),
+                 Value::Integer(j)},
+         .data = {Value::Addr(base::IPAddress::FromV4(0x0a010005u + j)), Value::Port(8080)}});
+  }
+  Transaction tx;
+  tx.AddTable(f, t)
+      .AddChain(f, t, "pre", BaseChain{ChainType::kNat, Hook::kPrerouting, kPriorityDstnat})
+      .AddChain(f, t, "pick-2")
+      .AddSet(f, t, "services",
+              {.key = {DataType::kIpv4Addr, DataType::kInetProto, DataType::kInetService},
+               .verdict_map = true})
+      .AddSet(f, t, "endpoints",
+              {.key = {DataType::kIpv4Addr, DataType::kInetProto, DataType::kInetService,
+                       DataType::kMark},
+               .data = {DataType::kIpv4Addr, DataType::kInetService}})
+      .AddRule(f, t, "pre",
+               {.exprs = {Vmap{{Field::kIpDaddr, Field::kL4proto, Field::kThDport}, "services"}}})
+      .AddRule(f, t, "pick-2",
+               {.exprs = {Nat{
+                    .key = {Field::kIpDaddr, Field::kL4proto, Field::kThDport, NumgenRandom{2}},
+                    .map = "endpoints"}}})
+      .AddElements(f, t, "services", {svc})
+      .AddElements(f, t, "endpoints", eps);
+  base::Status s = nft_->Apply(tx);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::string text = Ruleset();
+  for (const char* want : {
+           "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints",
+           "10.96.0.1 . tcp . 80 . 0x00000001 : 10.1.0.6 . 8080",
+           "10.96.0.1 . tcp . 80 : goto pick-2",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  // An endpoint change is element messages only.
+  Element old_ep = eps[1];
+  eps[1].data[0] = Value::Addr(Ip("10.1.0.9"));
+  ASSERT_TRUE(nft_->Apply(Transaction()
+                              .DeleteElements(f, t, "endpoints", {old_ep})
+                              .AddElements(f, t, "endpoints", {eps[1]}))
+                  .ok());
+  EXPECT_NE(Ruleset().find("0x00000001 : 10.1.0.9 . 8080"), std::string::npos) << Ruleset();
+}
+
 TEST_F(LinuxNftTest, LargeBatchIsReadCompletely) {
   Transaction tx = Base(Family::kIp);
   for (int i = 0; i < 2000; ++i) {

@@ -23,6 +23,48 @@ TEST(NftTest, RendersRulesInNftSyntax) {
   EXPECT_EQ(ToString(Expr{Verdict{Verdict::kJump, "svc"}}, Family::kInet), "jump svc");
 }
 
+TEST(NftTest, RendersSetsMapsAndTheProxyExpressions) {
+  base::IPAddress ep = *base::IPAddress::Parse("10.1.0.5");
+  EXPECT_EQ(ToString(Expr{Vmap{{Field::kIpDaddr, Field::kL4proto, Field::kThDport}, "services"}},
+                     Family::kIp),
+            "ip daddr . meta l4proto . th dport vmap @services");
+  EXPECT_EQ(
+      ToString(Expr{Vmap{{NumgenRandom{2}},
+                         "",
+                         {{.key = {Value::Integer(0)}, .verdict = Verdict{Verdict::kGoto, "a"}},
+                          {.key = {Value::Integer(1)}, .verdict = Verdict{Verdict::kGoto, "b"}}}}},
+               Family::kIp),
+      "numgen random mod 2 vmap { 0 : goto a, 1 : goto b }");
+  EXPECT_EQ(
+      ToString(Expr{Nat{.key = {Field::kIpDaddr, NumgenRandom{3}}, .map = "eps"}}, Family::kIp),
+      "dnat ip to ip daddr . numgen random mod 3 map @eps");
+  EXPECT_EQ(ToString(Expr{Nat{.addr = ep, .port = 8080}}, Family::kIp), "dnat ip to 10.1.0.5:8080");
+  EXPECT_EQ(ToString(Expr{Nat{.kind = Nat::kSnat,
+                              .family = Family::kIp6,
+                              .addr = *base::IPAddress::Parse("fd00::1"),
+                              .port = 53}},
+                     Family::kIp6),
+            "snat ip6 to [fd00::1]:53");
+  EXPECT_EQ(ToString(Expr{MatchNumgen{.mod = 10, .value = 3, .less = true}}, Family::kIp),
+            "numgen random mod 10 < 3");
+  EXPECT_EQ(ToString(Expr{MatchCtState{kCtEstablished | kCtRelated}}, Family::kIp),
+            "ct state established,related");
+  EXPECT_EQ(ToString(Expr{MatchSet{{Field::kIpSaddr}, "deny", Op::kNeq}}, Family::kIp),
+            "ip saddr != @deny");
+  EXPECT_EQ(ToString(Expr{Reject{.tcp_reset = true}}, Family::kIp), "reject with tcp reset");
+  EXPECT_EQ(ToString(Expr{SetMark{16384}}, Family::kIp), "meta mark set 16384");
+  Transaction tx;
+  tx.AddSet(Family::kIp, "t", "s", {.key = {DataType::kIpv4Addr}})
+      .AddElements(Family::kIp, "t", "s", {{.key = {Value::Addr(ep)}}})
+      .DeleteElements(Family::kIp, "t", "s", {{.key = {Value::Addr(ep)}}})
+      .DeleteSet(Family::kIp, "t", "s");
+  EXPECT_EQ(Describe(tx.ops()[0]), "adding set ip t s");
+  EXPECT_EQ(Describe(tx.ops()[1]), "adding 1 elements to set ip t s");
+  EXPECT_EQ(Describe(tx.ops()[2]), "deleting 1 elements of set ip t s");
+  EXPECT_EQ(Describe(tx.ops()[3]), "deleting set ip t s");
+  EXPECT_TRUE(Validate(tx).ok());
+}
+
 TEST(NftTest, DescribeNamesTheOperationAndItsObject) {
   Transaction tx;
   tx.AddRule(Family::kIp6, "t", "c", {}).DeleteTable(Family::kInet, "x");
