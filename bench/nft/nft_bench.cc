@@ -46,7 +46,27 @@
 namespace knet::bench {
 namespace {
 
-using namespace knet::kernel::nft;  // NOLINT: a benchmark of this one module
+using knet::kernel::nft::BaseChain;
+using knet::kernel::nft::Batch;
+using knet::kernel::nft::BuildBatch;
+using knet::kernel::nft::ChainType;
+using knet::kernel::nft::DataType;
+using knet::kernel::nft::Element;
+using knet::kernel::nft::Expr;
+using knet::kernel::nft::Family;
+using knet::kernel::nft::Field;
+using knet::kernel::nft::Hook;
+using knet::kernel::nft::kPriorityDstnat;
+using knet::kernel::nft::LinuxNftables;
+using knet::kernel::nft::MatchNumgen;
+using knet::kernel::nft::Nat;
+using knet::kernel::nft::Nftables;
+using knet::kernel::nft::NumgenRandom;
+using knet::kernel::nft::Rule;
+using knet::kernel::nft::Transaction;
+using knet::kernel::nft::Value;
+using knet::kernel::nft::Verdict;
+using knet::kernel::nft::Vmap;
 using Clock = std::chrono::steady_clock;
 
 constexpr Family kF = Family::kIp;
