@@ -14,7 +14,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -371,9 +373,12 @@ std::vector<uint8_t> DumpRulesRequest(const ChainRef& chain, uint32_t seq) {
 
 base::StatusOr<ParsedRule> ParseRuleMessage(std::span<const uint8_t> message) {
   if (message.size() < sizeof(nlmsghdr)) return base::InvalidArgumentError("short rule message");
+  // A netlink message's length is a u32; anything larger is not one (and the bound lets the
+  // compiler see the copy below cannot overflow).
+  if (message.size() > UINT32_MAX) return base::InvalidArgumentError("oversized rule message");
   // libnftnl reads through a non-const header; parse a private, aligned copy.
-  std::vector<uint32_t> copy((message.size() + 3) / 4);
-  std::memcpy(copy.data(), message.data(), message.size());
+  std::vector<uint32_t> copy(message.size() / 4 + 1);
+  std::copy(message.begin(), message.end(), reinterpret_cast<uint8_t*>(copy.data()));
   auto* nlh = reinterpret_cast<nlmsghdr*>(copy.data());
   // libnftnl reads the nfgenmsg after the header without checking the length.
   if (nlh->nlmsg_len > message.size() || nlh->nlmsg_len < sizeof(nlmsghdr) + sizeof(nfgenmsg)) {
