@@ -89,7 +89,19 @@ run kubectl describe service web
 step "validation, as kube-apiserver does it"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec:\n  ports: [{port: 70000}]\n' \
   | kubectl apply -f - || true
-run kubectl delete -f docs/examples/web.yaml
+run kubectl delete -f docs/examples/web.yaml --wait=false
+sleep 1
+run kubectl get pods
+step "the kubelet's part again: it stops the containers and confirms, and the pods go away"
+for _ in $(seq 1 50); do
+  terminating=$(kubectl get pods -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name}{" "}{end}')
+  if [ -n "$terminating" ]; then
+    # shellcheck disable=SC2086
+    kubectl delete pod $terminating --grace-period=0 --force >/dev/null 2>&1 || true
+  fi
+  if [ -z "$(kubectl get pods -o name)" ]; then break; fi
+  sleep 0.2
+done
 run kubectl get all
 
 if [ -n "${KNET_KEEP:-}" ]; then
