@@ -6,8 +6,9 @@
 // decide which slices to create, update and delete with the least churn:
 //  - an endpoint stays in the slice it is in; a slice is rewritten only when one of its
 //    endpoints changed or went away, or its labels/owner are out of date;
-//  - new endpoints first fill slices that are being rewritten anyway, then (for a last partial
-//    batch) an unchanged slice with room for all of them, and only then go into new slices;
+//  - new endpoints first fill slices that are being rewritten anyway, then unchanged slices with
+//    room (fullest first, each taking what fits; upstream only uses one that takes a whole last
+//    partial batch), and only then go into new slices;
 //  - slices left empty are deleted (rewritten in place when a new slice is needed at the same
 //    time); nothing is rebalanced;
 //  - a Service with no endpoints keeps one empty placeholder slice per address family;

@@ -67,6 +67,22 @@ TEST(PlanSlicesTest, NewEndpointGoesIntoAnUnchangedSliceWithRoom) {
   EXPECT_EQ(p.to_update[0].endpoints.size(), 3u);
 }
 
+TEST(PlanSlicesTest, ABurstTopsUpSlicesWithRoomBeforeMakingNewOnes) {
+  // 51 endpoints in one slice, then 56 more become ready: the slice is filled to 100 and only
+  // the 7 left over start a new slice (upstream would leave 51 and add a slice of 56).
+  std::vector<api::Endpoint> have, want;
+  for (int i = 1; i <= 51; ++i) have.push_back(Ep(i));
+  for (int i = 1; i <= 107; ++i) want.push_back(Ep(i));
+  auto a = Existing("a", have);
+  SlicePlan p = PlanSlices(Svc(), "IPv4", Desired(want), {a}, 100);
+  ASSERT_EQ(p.to_update.size(), 1u);
+  EXPECT_EQ(p.to_update[0].metadata.name, "a");
+  EXPECT_EQ(p.to_update[0].endpoints.size(), 100u);
+  ASSERT_EQ(p.to_create.size(), 1u);
+  EXPECT_EQ(p.to_create[0].endpoints.size(), 7u);
+  EXPECT_TRUE(p.to_delete.empty());
+}
+
 TEST(PlanSlicesTest, ChangedEndpointRewritesOnlyItsSliceAndEmptySlicesGo) {
   auto a = Existing("a", {Ep(1), Ep(2)});
   auto b = Existing("b", {Ep(3)});
