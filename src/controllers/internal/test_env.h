@@ -86,9 +86,17 @@ class ControllerTest : public ::testing::Test {
     c.type = "Ready";
     c.status = ready ? "True" : "False";
     c.reason = ready ? "KubeletReady" : "KubeletNotReady";
-    created->status.conditions = {c};
-    created->status.addresses = {{"InternalIP", "192.0.2.1"}};
-    auto updated = client_->UpdateStatus(*created);
+    // Controllers (node IPAM) may write the Node meanwhile: re-read on a conflict, as an agent
+    // would.
+    base::StatusOr<api::Node> updated = *created;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      updated->status.conditions = {c};
+      updated->status.addresses = {{"InternalIP", "192.0.2.1"}};
+      updated = client_->UpdateStatus(*updated);
+      if (updated.ok() || !client::IsConflict(updated.status())) break;
+      updated = client_->Get<api::Node>("", name);
+      if (!updated.ok()) break;
+    }
     EXPECT_TRUE(updated.ok()) << updated.status().ToString();
     return updated.ok() ? *updated : *created;
   }
@@ -113,6 +121,14 @@ class ControllerTest : public ::testing::Test {
   // Plays the kubelet: phase Running, podIP, Ready condition `ready`.
   base::StatusOr<api::Pod> SetPodReady(const std::string& ns, const std::string& name,
                                        const std::string& ip, bool ready = true) {
+    // Controllers (the scheduler's condition, node lifecycle) may write the pod meanwhile.
+    for (int attempt = 0;; ++attempt) {
+      base::StatusOr<api::Pod> r = SetPodReadyOnce(ns, name, ip, ready);
+      if (r.ok() || !client::IsConflict(r.status()) || attempt == 19) return r;
+    }
+  }
+  base::StatusOr<api::Pod> SetPodReadyOnce(const std::string& ns, const std::string& name,
+                                           const std::string& ip, bool ready) {
     ASSIGN_OR_RETURN(api::Pod p, client_->Get<api::Pod>(ns, name));
     p.status.phase = "Running";
     p.status.pod_ip = ip;
