@@ -169,6 +169,22 @@ base::StatusOr<client::ReconcileResult> NodeIpamController::Reconcile(const std:
     return client::ReconcileResult{};
   }
 
+  // The cache may not show our own write yet (an update event queued before it re-runs this
+  // key): ask the API before allocating, or a second range would be taken for the same node.
+  {
+    base::StatusOr<api::Node> fresh = client_->Get<api::Node>("", name);
+    if (!fresh.ok()) {
+      if (client::IsNotFound(fresh.status())) return client::ReconcileResult{};
+      return fresh.status();
+    }
+    if (HasCidrs(*fresh)) {
+      std::lock_guard<std::mutex> l(mu_);
+      waiting_.erase(name);
+      TrackLocked(name, NodeCidrs(*fresh));
+      return client::ReconcileResult{};
+    }
+  }
+
   std::vector<base::Cidr> got;
   base::Status exhausted;
   {
