@@ -172,9 +172,11 @@ base::Status AddSubjectAltNames(X509* cert, const std::vector<std::string>& host
 
 // A new certificate for `key`, signed by `issuer_key` (self-signed when issuer is null).
 // `hosts` become subjectAltNames (serving certificates only).
+// `ext_key_usage` ("serverAuth", "clientAuth") marks a leaf; without it the certificate is a CA.
 base::StatusOr<X509Ptr> MakeCert(EVP_PKEY* key, const std::string& common_name, int days,
                                  X509* issuer, EVP_PKEY* issuer_key,
-                                 const std::vector<std::string>& hosts) {
+                                 const std::vector<std::string>& hosts,
+                                 const char* ext_key_usage = "serverAuth") {
   X509Ptr cert(X509_new());
   if (!cert) return SslError("allocating a certificate");
   X509_set_version(cert.get(), 2);  // v3
@@ -200,17 +202,20 @@ base::StatusOr<X509Ptr> MakeCert(EVP_PKEY* key, const std::string& common_name, 
       X509_set_pubkey(cert.get(), key) != 1) {
     return SslError("setting the issuer and public key");
   }
-  if (issuer == nullptr) {
+  if (issuer == nullptr && ext_key_usage == nullptr) {
     RETURN_IF_ERROR(AddExt(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
     RETURN_IF_ERROR(AddExt(cert.get(), cert.get(), NID_key_usage,
                            "critical,digitalSignature,keyCertSign,cRLSign"));
     RETURN_IF_ERROR(AddExt(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
   } else {
-    RETURN_IF_ERROR(AddExt(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE"));
-    RETURN_IF_ERROR(AddExt(cert.get(), issuer, NID_key_usage, "critical,digitalSignature"));
-    RETURN_IF_ERROR(AddExt(cert.get(), issuer, NID_ext_key_usage, "serverAuth"));
-    RETURN_IF_ERROR(AddExt(cert.get(), issuer, NID_authority_key_identifier, "keyid:always"));
-    RETURN_IF_ERROR(AddSubjectAltNames(cert.get(), hosts));
+    X509* ext_issuer = issuer != nullptr ? issuer : cert.get();
+    RETURN_IF_ERROR(AddExt(cert.get(), ext_issuer, NID_basic_constraints, "critical,CA:FALSE"));
+    RETURN_IF_ERROR(AddExt(cert.get(), ext_issuer, NID_key_usage, "critical,digitalSignature"));
+    RETURN_IF_ERROR(AddExt(cert.get(), ext_issuer, NID_ext_key_usage, ext_key_usage));
+    if (issuer != nullptr) {
+      RETURN_IF_ERROR(AddExt(cert.get(), issuer, NID_authority_key_identifier, "keyid:always"));
+    }
+    if (!hosts.empty()) RETURN_IF_ERROR(AddSubjectAltNames(cert.get(), hosts));
   }
   if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0) {
     return SslError("signing the certificate for CN=" + common_name);
@@ -236,9 +241,9 @@ bool CoversHost(X509* cert, const std::string& raw) {
   return rc == 1;
 }
 
-// Whether the existing serving pair can be kept.
-bool ServingPairUsable(X509* cert, EVP_PKEY* key, EVP_PKEY* ca_key,
-                       const std::vector<std::string>& hosts) {
+// Whether an existing pair signed by `ca_key` can be kept.
+bool PairUsable(X509* cert, EVP_PKEY* key, EVP_PKEY* ca_key,
+                const std::vector<std::string>& hosts) {
   bool ok = X509_check_private_key(cert, key) == 1 && X509_verify(cert, ca_key) == 1;
   if (ok) {
     time_t renew_at = std::time(nullptr) + kRenewBefore;
@@ -263,7 +268,12 @@ base::StatusOr<PkiFiles> EnsurePki(const std::string& dir,
     }
   }
   RETURN_IF_ERROR(auth_internal::MakeDirs(dir, 0700));
-  PkiFiles files{dir + "/ca.crt", dir + "/ca.key", dir + "/server.crt", dir + "/server.key"};
+  PkiFiles files{dir + "/ca.crt",
+                 dir + "/ca.key",
+                 dir + "/server.crt",
+                 dir + "/server.key",
+                 dir + "/apiserver-kubelet-client.crt",
+                 dir + "/apiserver-kubelet-client.key"};
 
   // The CA: reuse when both files load, otherwise (first start, or a partial write) recreate.
   PkeyPtr ca_key;
@@ -291,25 +301,71 @@ base::StatusOr<PkiFiles> EnsurePki(const std::string& dir,
   bool new_ca = false;
   if (!ca_key) {
     ASSIGN_OR_RETURN(ca_key, GenerateKey());
-    ASSIGN_OR_RETURN(ca_cert, MakeCert(ca_key.get(), "knet-ca", kCaDays, nullptr, nullptr, {}));
+    ASSIGN_OR_RETURN(ca_cert,
+                     MakeCert(ca_key.get(), "knet-ca", kCaDays, nullptr, nullptr, {}, nullptr));
     RETURN_IF_ERROR(WritePair(ca_key.get(), ca_cert.get(), files.ca_key, files.ca_cert)
                         .WithContext("writing the CA"));
     new_ca = true;
   }
 
+  bool serving_ok = false;
   if (!new_ca) {
     auto key = LoadKey(files.server_key);
     auto cert = LoadCert(files.server_cert);
-    if (key.ok() && cert.ok() && ServingPairUsable(cert->get(), key->get(), ca_key.get(), hosts)) {
-      return files;
-    }
+    serving_ok = key.ok() && cert.ok() && PairUsable(cert->get(), key->get(), ca_key.get(), hosts);
     ERR_clear_error();
   }
+  if (!serving_ok) {
+    ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey());
+    ASSIGN_OR_RETURN(X509Ptr cert, MakeCert(key.get(), "knet-apiserver", kServerDays, ca_cert.get(),
+                                            ca_key.get(), hosts));
+    RETURN_IF_ERROR(WritePair(key.get(), cert.get(), files.server_key, files.server_cert)
+                        .WithContext("writing the serving certificate"));
+  }
+
+  // The client certificate the API server shows to agents (pods/log, pods/exec).
+  bool client_ok = false;
+  if (!new_ca) {
+    auto key = LoadKey(files.kubelet_client_key);
+    auto cert = LoadCert(files.kubelet_client_cert);
+    client_ok = key.ok() && cert.ok() && PairUsable(cert->get(), key->get(), ca_key.get(), {});
+    ERR_clear_error();
+  }
+  if (!client_ok) {
+    ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey());
+    ASSIGN_OR_RETURN(X509Ptr cert, MakeCert(key.get(), kKubeletClientCommonName, kServerDays,
+                                            ca_cert.get(), ca_key.get(), {}, "clientAuth"));
+    RETURN_IF_ERROR(
+        WritePair(key.get(), cert.get(), files.kubelet_client_key, files.kubelet_client_cert)
+            .WithContext("writing the kubelet client certificate"));
+  }
+  return files;
+}
+
+base::StatusOr<SelfSignedFiles> EnsureSelfSignedCert(const std::string& dir,
+                                                     const std::string& name,
+                                                     const std::vector<std::string>& hosts) {
+  for (const std::string& h : hosts) {
+    std::string host = StripBrackets(h);
+    if (!IsIp(host) && !IsDnsName(host)) {
+      return base::InvalidArgumentError("serving certificate host \"" + h +
+                                        "\" is neither an IP address nor a DNS name");
+    }
+  }
+  RETURN_IF_ERROR(auth_internal::MakeDirs(dir, 0700));
+  SelfSignedFiles files{dir + "/" + name + ".crt", dir + "/" + name + ".key"};
+  {
+    auto key = LoadKey(files.key);
+    auto cert = LoadCert(files.cert);
+    bool ok = key.ok() && cert.ok() && PairUsable(cert->get(), key->get(), key->get(), hosts);
+    ERR_clear_error();
+    if (ok) return files;
+  }
   ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey());
-  ASSIGN_OR_RETURN(X509Ptr cert, MakeCert(key.get(), "knet-apiserver", kServerDays, ca_cert.get(),
-                                          ca_key.get(), hosts));
-  RETURN_IF_ERROR(WritePair(key.get(), cert.get(), files.server_key, files.server_cert)
-                      .WithContext("writing the serving certificate"));
+  ASSIGN_OR_RETURN(X509Ptr cert,
+                   MakeCert(key.get(), name, kServerDays, nullptr, nullptr, hosts, "serverAuth"));
+  RETURN_IF_ERROR(WritePair(key.get(), cert.get(), files.key, files.cert)
+                      .WithContext("writing the self-signed certificate " + files.cert));
   return files;
 }
 

@@ -178,5 +178,74 @@ TEST_F(PkiTest, EmptyHostsMeansLoopback) {
   EXPECT_TRUE(ChainVerifies(*files, "127.0.0.1"));
 }
 
+// Verifies `leaf` against `ca` for `purpose` (X509_PURPOSE_SSL_CLIENT / _SERVER).
+bool VerifiesFor(const std::string& ca_path, const std::string& leaf_path, int purpose) {
+  X509* ca = ReadCert(ca_path);
+  X509* leaf = ReadCert(leaf_path);
+  X509_STORE* store = X509_STORE_new();
+  if (ca != nullptr) X509_STORE_add_cert(store, ca);
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, leaf, nullptr);
+  X509_VERIFY_PARAM_set_purpose(X509_STORE_CTX_get0_param(ctx), purpose);
+  bool ok = leaf != nullptr && X509_verify_cert(ctx) == 1;
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(store);
+  X509_free(leaf);
+  X509_free(ca);
+  return ok;
+}
+
+TEST_F(PkiTest, KubeletClientCertificateIsAClientCertificateOfTheCa) {
+  auto files = EnsurePki(dir_, {"localhost"});
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_EQ(files->kubelet_client_cert, dir_ + "/apiserver-kubelet-client.crt");
+  EXPECT_EQ(Mode(files->kubelet_client_key), 0600u);
+  EXPECT_TRUE(VerifiesFor(files->ca_cert, files->kubelet_client_cert, X509_PURPOSE_SSL_CLIENT));
+  EXPECT_FALSE(VerifiesFor(files->ca_cert, files->kubelet_client_cert, X509_PURPOSE_SSL_SERVER));
+  X509* leaf = ReadCert(files->kubelet_client_cert);
+  ASSERT_NE(leaf, nullptr);
+  char cn[64] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
+  EXPECT_STREQ(cn, "kube-apiserver-kubelet-client");
+  X509_free(leaf);
+
+  // Kept on the next call; replaced when missing or signed by another CA; a new CA renews it.
+  std::string client = Slurp(files->kubelet_client_cert);
+  ASSERT_TRUE(EnsurePki(dir_, {"localhost"}).ok());
+  EXPECT_EQ(Slurp(files->kubelet_client_cert), client);
+  std::filesystem::remove(files->kubelet_client_key);
+  ASSERT_TRUE(EnsurePki(dir_, {"localhost"}).ok());
+  EXPECT_NE(Slurp(files->kubelet_client_cert), client);
+  EXPECT_TRUE(VerifiesFor(files->ca_cert, files->kubelet_client_cert, X509_PURPOSE_SSL_CLIENT));
+  std::string other = root_ + "/other";
+  auto other_files = EnsurePki(other, {"localhost"});
+  ASSERT_TRUE(other_files.ok());
+  std::filesystem::copy_file(other_files->kubelet_client_cert, files->kubelet_client_cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(other_files->kubelet_client_key, files->kubelet_client_key,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(EnsurePki(dir_, {"localhost"}).ok());
+  EXPECT_TRUE(VerifiesFor(files->ca_cert, files->kubelet_client_cert, X509_PURPOSE_SSL_CLIENT));
+}
+
+TEST_F(PkiTest, SelfSignedCertificateIsMadeOnceAndCoversItsHosts) {
+  auto files = EnsureSelfSignedCert(dir_, "agent", {"127.0.0.1", "node-a"});
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_EQ(files->cert, dir_ + "/agent.crt");
+  EXPECT_EQ(Mode(files->key), 0600u);
+  // Self-signed: it verifies against itself as a server certificate.
+  EXPECT_TRUE(VerifiesFor(files->cert, files->cert, X509_PURPOSE_SSL_SERVER));
+  std::string first = Slurp(files->cert);
+  ASSERT_TRUE(EnsureSelfSignedCert(dir_, "agent", {"127.0.0.1"}).ok());
+  EXPECT_EQ(Slurp(files->cert), first);
+  ASSERT_TRUE(EnsureSelfSignedCert(dir_, "agent", {"127.0.0.1", "10.1.2.3"}).ok());
+  EXPECT_NE(Slurp(files->cert), first);
+  X509* leaf = ReadCert(files->cert);
+  ASSERT_NE(leaf, nullptr);
+  EXPECT_EQ(X509_check_ip_asc(leaf, "10.1.2.3", 0), 1);
+  X509_free(leaf);
+  EXPECT_FALSE(EnsureSelfSignedCert(dir_, "agent", {"bad host"}).ok());
+}
+
 }  // namespace
 }  // namespace knet::apiserver::auth
