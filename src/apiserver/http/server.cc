@@ -187,6 +187,21 @@ base::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options, Han
       return base::InvalidArgumentError("the TLS key " + opts.key_file +
                                         " does not match the certificate " + opts.cert_file);
     }
+    if (!opts.client_ca_file.empty()) {
+      ctx.load_verify_file(opts.client_ca_file, ec);
+      if (ec) {
+        return base::InvalidArgumentError("loading the client CA " + opts.client_ca_file + ": " +
+                                          ec.message());
+      }
+      // Tell clients which CAs we accept (certificate selection in some clients depends on it).
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(opts.client_ca_file.c_str());
+      if (names != nullptr) SSL_CTX_set_client_CA_list(ctx.native_handle(), names);
+      ctx.set_verify_mode(opts.require_client_cert
+                              ? net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert
+                              : net::ssl::verify_peer);
+    }
+  } else if (!opts.client_ca_file.empty()) {
+    return base::InvalidArgumentError("http server: client_ca_file needs TLS (cert_file)");
   }
 
   error_code ec;

@@ -23,7 +23,9 @@
 // malformed requests get 400 (431 for oversized headers) and the connection is closed; a body
 // larger than max_body_bytes gets 413 with a metav1.Status body, without reading the rest; TLS 1.2+
 // with ALPN offering only http/1.1; a handler that throws gets 500 and a line on stderr. No thread
-// per connection: thousands of idle or streaming connections cost only their buffers.
+// per connection: thousands of idle or streaming connections cost only their buffers. Upgrade
+// hands a connection to the handler as a Tunnel (WebSocket, proxying); client certificates are
+// verified when client_ca_file is set.
 #pragma once
 
 #include <chrono>
@@ -52,7 +54,10 @@ struct Request {
   HeaderList headers;                                      // names lower-cased, in order
   std::string body;
   std::string remote_address;  // "127.0.0.1:54321", "[::1]:54321"
-  int version = 11;            // 10 for HTTP/1.0, 11 for HTTP/1.1
+  // The subject CN of the client certificate, when the server verifies client certificates
+  // (ServerOptions::client_ca_file) and the client presented one that verified; else "".
+  std::string peer_common_name;
+  int version = 11;  // 10 for HTTP/1.0, 11 for HTTP/1.1
 
   // The first value of query parameter `name`, or nullopt if absent.
   std::optional<std::string> QueryParam(std::string_view name) const;
@@ -86,6 +91,24 @@ class Stream {
   virtual void OnClose(std::function<void()> fn) = 0;
 };
 
+// A connection taken over by the handler after a request (Exchange::Upgrade): a full-duplex
+// byte pipe over the client's TCP or TLS connection, for WebSocket or a proxied upgrade. The
+// calls block the calling thread (never call them on an Asio I/O thread); one thread may Read
+// while another Writes. Thread-safe; may outlive the handler call and the Server (then every
+// call fails at once).
+class Tunnel {
+ public:
+  virtual ~Tunnel() = default;
+  // Blocks until bytes arrive and returns how many were copied into `buf` (at most `len`); 0 at
+  // the end of input (the peer closed, an error, Close or Server::Stop).
+  virtual size_t Read(char* buf, size_t len) = 0;
+  // Blocks until all of `data` is written; false if the connection is gone.
+  virtual bool Write(std::string_view data) = 0;
+  // Ends the tunnel: what Write already accepted is sent, then the connection is closed (TLS
+  // close_notify first). Unblocks Read and Write. Idempotent.
+  virtual void Close() = 0;
+};
+
 // Handed to the handler for one request; exactly one of Respond / StartStream must be called,
 // before the handler returns (if it returns without either, the server answers 500). Calls
 // after the first are ignored (and logged). Valid only during the handler call.
@@ -96,6 +119,11 @@ class Exchange {
   // Sends the status line and `headers` (Content-Type is the handler's to set) and returns the
   // stream for the body. The returned Stream may outlive the handler call and the Server.
   virtual std::shared_ptr<Stream> StartStream(int status, HeaderList headers) = 0;
+  // Sends the status line (normally 101) and `headers` verbatim (Connection, Upgrade etc. are the
+  // handler's to set; a Content-Length is not added) and hands the connection over: the server
+  // reads no more requests from it, and bytes the client sent after the request come out of
+  // Tunnel::Read. The connection closes when the tunnel is closed or the peer goes away.
+  virtual std::shared_ptr<Tunnel> Upgrade(int status, HeaderList headers) = 0;
 };
 
 using Handler = std::function<void(const Request&, Exchange&)>;
@@ -103,6 +131,11 @@ using Handler = std::function<void(const Request&, Exchange&)>;
 struct ServerOptions {
   std::string listen = "0.0.0.0:6443";  // host:port, IPv6 as [::1]:6443; port 0 picks a free one
   std::string cert_file, key_file;      // PEM; both empty = plain HTTP (used by some tests)
+  // PEM bundle of CAs whose client certificates are verified (TLS only); a verified certificate's
+  // CN is Request::peer_common_name. "" = client certificates are not asked for.
+  std::string client_ca_file;
+  // With client_ca_file: refuse (in the TLS handshake) clients without a valid certificate.
+  bool require_client_cert = false;
   size_t max_body_bytes = 3 * 1024 * 1024;  // larger bodies: 413 with a JSON metav1.Status body
   size_t max_header_bytes = 1024 * 1024;    // larger request heads: 431
   size_t max_stream_queue_bytes = 64 * 1024 * 1024;

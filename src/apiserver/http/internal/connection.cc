@@ -1,8 +1,12 @@
 #include "apiserver/http/internal/connection.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <utility>
@@ -22,6 +26,7 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr size_t kMaxReadAhead = 64 * 1024;        // buffered while a request is in progress
 constexpr size_t kMaxDrain = 1024 * 1024;          // discarded after the final response
 constexpr size_t kMaxTlsDrain = 64 * 1024 * 1024;  // raw bytes discarded after a TLS shutdown
+constexpr size_t kMaxTunnelBuffer = 256 * 1024;    // tunnel input not yet Read
 
 void Log(const std::string& line) { std::cerr << "knet apiserver http: " << line << std::endl; }
 
@@ -58,6 +63,18 @@ class ExchangeImpl final : public Exchange {
     stream_ = std::make_shared<StreamImpl>(conn_, max_stream_queue_bytes_, chunked);
     conn_->PostStreamStart(stream_, std::move(head));
     return stream_;
+  }
+
+  std::shared_ptr<Tunnel> Upgrade(int status, HeaderList headers) override {
+    auto tunnel = std::make_shared<TunnelImpl>(conn_);
+    if (Once("Upgrade")) {
+      tunnel->End();
+      return tunnel;
+    }
+    auto head = std::make_shared<const std::string>(
+        SerializeHead(status, headers, Framing::kUpgrade, 0, false, req_.version));
+    conn_->PostUpgrade(tunnel, std::move(head));
+    return tunnel;
   }
 
   bool done() const { return done_; }
@@ -214,6 +231,72 @@ void StreamImpl::End() {
   }
 }
 
+// ---- TunnelImpl ----
+
+size_t TunnelImpl::Read(char* buf, size_t len) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !in_.empty() || eof_ || ended_ || close_requested_; });
+  if (in_.empty() || ended_ || close_requested_ || len == 0) return 0;
+  size_t n = std::min(len, in_.size());
+  std::memcpy(buf, in_.data(), n);
+  in_.erase(0, n);
+  if (paused_ && in_.size() < kMaxTunnelBuffer / 2) {
+    paused_ = false;
+    if (auto c = conn_.lock()) c->PostTunnelResume();
+  }
+  return n;
+}
+
+bool TunnelImpl::Write(std::string_view data) {
+  if (data.empty()) return true;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ended_ || close_requested_) return false;
+  auto c = conn_.lock();
+  if (!c) return false;
+  uint64_t seq = ++posted_;
+  c->PostTunnelWrite(std::make_shared<const std::string>(data), seq);
+  c.reset();
+  cv_.wait(lock, [&] { return written_ >= seq || ended_; });
+  return written_ >= seq;
+}
+
+void TunnelImpl::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ended_ || close_requested_) return;
+  close_requested_ = true;
+  cv_.notify_all();
+  if (auto c = conn_.lock()) c->PostTunnelClose();
+}
+
+bool TunnelImpl::Push(const char* data, size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  in_.append(data, n);
+  cv_.notify_all();
+  if (in_.size() >= kMaxTunnelBuffer) {
+    paused_ = true;
+    return false;
+  }
+  return true;
+}
+
+void TunnelImpl::PushEof() {
+  std::lock_guard<std::mutex> lock(mu_);
+  eof_ = true;
+  cv_.notify_all();
+}
+
+void TunnelImpl::Written(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  written_ = std::max(written_, seq);
+  cv_.notify_all();
+}
+
+void TunnelImpl::End() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ended_ = true;
+  cv_.notify_all();
+}
+
 // ---- Connection ----
 
 Connection::Connection(Core* core, uint64_t id, tcp::socket socket)
@@ -312,12 +395,73 @@ void Connection::PostStreamOverflow() {
   });
 }
 
+void Connection::PostUpgrade(std::shared_ptr<TunnelImpl> tunnel,
+                             std::shared_ptr<const std::string> head) {
+  net::post(exec_, [self = shared_from_this(), tunnel = std::move(tunnel),
+                    head = std::move(head)]() mutable {
+    if (self->closed_) {
+      tunnel->End();
+      return;
+    }
+    self->tunnel_ = std::move(tunnel);
+    self->close_after_ = true;  // no request after the tunnel
+    self->out_.push_back({std::move(head), false});
+    // Bytes the client sent after the request (read ahead) are the tunnel's.
+    if (!self->in_.empty()) {
+      self->tunnel_paused_ = !self->tunnel_->Push(self->in_.data(), self->in_.size());
+      self->in_.clear();
+    }
+    if (self->read_done_) self->tunnel_->PushEof();
+    self->WriteNext();
+    self->ReadMore();
+  });
+}
+
+void Connection::PostTunnelWrite(std::shared_ptr<const std::string> bytes, uint64_t seq) {
+  net::post(exec_, [self = shared_from_this(), bytes = std::move(bytes), seq]() mutable {
+    if (self->closed_ || self->closing_) return;
+    self->out_.push_back({std::move(bytes), false, seq});
+    self->WriteNext();
+  });
+}
+
+void Connection::PostTunnelClose() {
+  net::post(exec_, [self = shared_from_this()] {
+    if (self->closed_ || self->closing_) return;
+    // After everything queued: the end of the "request", which closes the connection.
+    self->out_.push_back({std::make_shared<const std::string>(), true});
+    self->WriteNext();
+  });
+}
+
+void Connection::PostTunnelResume() {
+  net::post(exec_, [self = shared_from_this()] {
+    self->tunnel_paused_ = false;
+    self->ReadMore();
+  });
+}
+
+void Connection::ReadPeerName() {
+  if (!tls_ || core_->options.client_ca_file.empty()) return;
+  SSL* ssl = tls_->native_handle();
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return;
+  if (SSL_get_verify_result(ssl) == X509_V_OK) {
+    char cn[256] = {0};
+    int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
+                                      static_cast<int>(sizeof(cn)));
+    if (n > 0) peer_cn_.assign(cn, static_cast<size_t>(n));
+  }
+  X509_free(cert);
+}
+
 void Connection::OnHandshake(const error_code& ec) {
   if (closed_) return;
   if (ec) {
     Close();
     return;
   }
+  ReadPeerName();
   ArmTimer(core_->options.idle_timeout);
   ReadMore();
 }
@@ -325,6 +469,7 @@ void Connection::OnHandshake(const error_code& ec) {
 void Connection::ReadMore() {
   if (reading_ || closed_ || read_done_) return;
   if (closing_ && tls_) return;  // the TLS shutdown does its own reading
+  if (tunnel_ && tunnel_paused_ && !closing_) return;
   if (!closing_ && busy_ && in_.size() >= kMaxReadAhead) return;
   reading_ = true;
   AsyncReadSome(
@@ -337,6 +482,16 @@ void Connection::OnRead(const error_code& ec, size_t n) {
   if (closed_) return;
   if (closing_ && tls_) {
     if (tls_shutdown_pending_) StartTlsShutdown();
+    return;
+  }
+  if (tunnel_ && !closing_) {
+    if (ec) {
+      read_done_ = true;  // the tunnel's user decides when to close
+      tunnel_->PushEof();
+      return;
+    }
+    tunnel_paused_ = !tunnel_->Push(read_buf_.data(), n);
+    ReadMore();
     return;
   }
   if (ec) {
@@ -400,6 +555,7 @@ void Connection::Dispatch(Request req, bool keep_alive) {
   CancelTimer();
   if (!keep_alive) close_after_ = true;
   req.remote_address = remote_;
+  req.peer_common_name = peer_cn_;
   net::post(*core_->pool, [core = core_, self = shared_from_this(), req = std::move(req),
                            keep_alive]() { RunHandler(core, self, req, keep_alive); });
 }
@@ -421,6 +577,7 @@ void Connection::WriteNext() {
   write_bufs_.clear();
   in_flight_.clear();
   in_flight_stream_bytes_ = 0;
+  in_flight_tunnel_seq_ = 0;
   in_flight_end_ = false;
   in_flight_last_chunk_ = false;
   if (!out_.empty()) {
@@ -429,6 +586,7 @@ void Connection::WriteNext() {
       out_.pop_front();
       write_bufs_.push_back(net::buffer(*item.bytes));
       in_flight_.push_back(std::move(item.bytes));
+      if (item.tunnel_seq != 0) in_flight_tunnel_seq_ = item.tunnel_seq;
       if (item.end_of_request) {
         in_flight_end_ = true;
         break;
@@ -484,6 +642,8 @@ void Connection::OnWrite(const error_code& ec) {
     Close();
     return;
   }
+  if (in_flight_tunnel_seq_ != 0 && tunnel_) tunnel_->Written(in_flight_tunnel_seq_);
+  in_flight_tunnel_seq_ = 0;
   if (in_flight_stream_bytes_ > 0 && stream_) stream_->Written(in_flight_stream_bytes_);
   in_flight_stream_bytes_ = 0;
   bool end = in_flight_end_;
@@ -582,6 +742,7 @@ void Connection::Close() {
     std::shared_ptr<StreamImpl> s = std::move(stream_);
     s->End();
   }
+  if (tunnel_) tunnel_->End();
 }
 
 void Connection::ArmTimer(std::chrono::steady_clock::duration d) {

@@ -19,6 +19,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -88,6 +89,36 @@ class StreamImpl final : public Stream {
   std::vector<std::function<void()>> on_close_;
 };
 
+// The Tunnel handed out by Exchange::Upgrade. Thread-safe (mu_); the Connection side methods run
+// on the connection's strand.
+class TunnelImpl final : public Tunnel {
+ public:
+  explicit TunnelImpl(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
+
+  size_t Read(char* buf, size_t len) override;
+  bool Write(std::string_view data) override;
+  void Close() override;
+
+  // Connection side. Push appends input and returns false when the buffer is full: the
+  // connection then stops reading until Read drains it (it posts PostTunnelResume).
+  bool Push(const char* data, size_t n);
+  void PushEof();
+  void Written(uint64_t seq);  // every Write up to `seq` reached the socket
+  void End();                  // the connection is gone: every call fails from now on
+
+ private:
+  const std::weak_ptr<Connection> conn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string in_;
+  bool eof_ = false;
+  bool paused_ = false;  // the connection stopped reading because in_ is full
+  bool close_requested_ = false;
+  bool ended_ = false;
+  uint64_t posted_ = 0;   // Write calls handed to the connection
+  uint64_t written_ = 0;  // ... and written
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // `socket`'s executor must be a strand. Registers nothing: the caller does (Core::connections).
@@ -104,6 +135,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void PostStreamStart(std::shared_ptr<StreamImpl> stream, std::shared_ptr<const std::string> head);
   void PostStreamWake();
   void PostStreamOverflow();
+  void PostUpgrade(std::shared_ptr<TunnelImpl> tunnel, std::shared_ptr<const std::string> head);
+  void PostTunnelWrite(std::shared_ptr<const std::string> bytes, uint64_t seq);
+  void PostTunnelClose();
+  void PostTunnelResume();
 
  private:
   template <class Buffers, class Fn>
@@ -113,6 +148,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::ip::tcp::socket& Socket();
 
   void OnHandshake(const boost::system::error_code& ec);
+  void ReadPeerName();
   void ReadMore();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void Pump();
@@ -138,6 +174,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer write_timer_;  // write_timeout for the write in progress
   uint64_t write_gen_ = 0;
   std::string remote_;
+  std::string peer_cn_;  // verified client certificate's CN
 
   RequestReader reader_;
   std::array<char, 16384> read_buf_;
@@ -154,9 +191,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct OutItem {
     std::shared_ptr<const std::string> bytes;
     bool end_of_request;
+    uint64_t tunnel_seq = 0;  // a Tunnel::Write: its sequence number
   };
   std::deque<OutItem> out_;
   std::shared_ptr<StreamImpl> stream_;
+  std::shared_ptr<TunnelImpl> tunnel_;  // set once the connection was upgraded
+  bool tunnel_paused_ = false;          // not reading: the tunnel's input buffer is full
+  uint64_t in_flight_tunnel_seq_ = 0;
   bool writing_ = false;
   std::vector<boost::asio::const_buffer> write_bufs_;
   std::vector<std::shared_ptr<const std::string>> in_flight_;

@@ -39,8 +39,9 @@ std::string SerializeHead(int status, const HeaderList& headers, Framing framing
   out.append(reason.data(), reason.size());
   out += "\r\n";
   for (const auto& [name, value] : headers) {
-    if (IEquals(name, "content-length") || IEquals(name, "transfer-encoding") ||
-        IEquals(name, "connection")) {
+    bool framing_header = IEquals(name, "content-length") || IEquals(name, "transfer-encoding") ||
+                          IEquals(name, "connection");
+    if (framing_header && framing != Framing::kUpgrade) {
       continue;
     }
     AppendClean(out, name);
@@ -58,6 +59,9 @@ std::string SerializeHead(int status, const HeaderList& headers, Framing framing
       break;
     case Framing::kUntilClose:
       break;
+    case Framing::kUpgrade:
+      out += "\r\n";
+      return out;
   }
   if (!keep_alive) {
     out += "Connection: close\r\n";

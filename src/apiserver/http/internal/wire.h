@@ -16,6 +16,8 @@ enum class Framing {
   kContentLength,  // Content-Length: body_size
   kChunked,        // Transfer-Encoding: chunked
   kUntilClose,     // no length (HTTP/1.0 streams): the connection closes after the body
+  kUpgrade,        // Exchange::Upgrade: the handler's headers verbatim (Connection included),
+                   // nothing added
 };
 
 // "HTTP/1.1 200 OK\r\n" + headers + framing + Connection header + "\r\n". Handler headers named
