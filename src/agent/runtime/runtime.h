@@ -83,7 +83,9 @@ class Runtime {
   base::Status Remove(const std::string& id);
 
   // Called on the runtime's thread once for each running container that exits, including adopted
-  // ones (not for a StartError, which Start() returns). Never called with the runtime's lock held.
+  // ones. Not for a StartError (Start() returns it) nor for containers that had already exited
+  // when Open() loaded them (List() shows them). Exits seen before a handler is set are handed to
+  // it when it is set. Never called with the runtime's lock held.
   void SetExitHandler(std::function<void(const ContainerStatus&)> handler);
 
  private:
