@@ -1,5 +1,6 @@
 #include "agent/process/process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -160,6 +161,39 @@ TEST(ProcessTest, SpawnAndWaitForExit) {
   ASSERT_EQ(waitpid(*pid, &status, 0), *pid);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WaitForExit(*pid, 0ms).value(), true);  // reaped: no such process
+}
+
+// What `kubectl exec -t` needs: a new session whose controlling terminal is the pty slave.
+TEST(ProcessTest, NewSessionWithControllingTerminal) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  UniqueFd master_fd(master);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  std::string slave_name = ptsname(master);
+  UniqueFd slave(open(slave_name.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(slave.valid());
+  auto pid = Spawn(
+      SpawnOptions{.argv = {"/bin/sh", "-c",
+                            "tty; test \"$(cut -d' ' -f6 /proc/$$/stat)\" -eq $$ && echo leader"},
+                   .env = {"PATH=/usr/bin:/bin"},
+                   .stdin_fd = slave.get(),
+                   .stdout_fd = slave.get(),
+                   .stderr_fd = slave.get(),
+                   .new_session = true,
+                   .controlling_tty_fd = slave.get()});
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  slave.Reset();
+  std::string out;
+  char buf[256];
+  for (;;) {
+    ssize_t n = read(master, buf, sizeof(buf));
+    if (n <= 0) break;  // EIO once the slave side is closed
+    out.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(*pid, &status, 0), *pid);
+  EXPECT_EQ(out, slave_name + "\r\nleader\r\n");
 }
 
 TEST(ProcessTest, JoinsNetns) {

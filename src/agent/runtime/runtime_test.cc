@@ -248,6 +248,38 @@ TEST_F(RuntimeTest, NetnsHostnameAndFileMounts) {
   EXPECT_EQ(MustStart(missing).reason, "StartError");
 }
 
+// What exec sessions and exec probes do: a process that joins a running container's namespaces
+// (process::SpawnOptions::join_namespaces_of) sees its netns, hostname and file mounts.
+TEST_F(RuntimeTest, ExecJoinsTheContainersNamespaces) {
+  std::string ns_name = "knet-rtexec-" + std::to_string(getpid());
+  struct Guard {
+    std::string n;
+    ~Guard() { (void)kernel::netns::Delete(n); }
+  } guard{ns_name};
+  auto ns = kernel::netns::Create(ns_name);
+  ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+  struct stat nst {};
+  ASSERT_EQ(fstat(ns->fd(), &nst), 0);
+  std::string hosts = dir_ + "/hosts";
+  ASSERT_TRUE(internal::WriteFileAtomic(hosts, "10.244.0.6 knet-exec-pod\n").ok());
+  ContainerSpec spec = Spec({"sleep", "30"}, "exec");
+  spec.netns_path = "/run/netns/" + ns_name;
+  spec.hostname = "knet-exec-" + std::to_string(getpid());
+  spec.file_mounts = {{hosts, "/etc/hosts"}};
+  ContainerStatus st = MustStart(spec);
+  ASSERT_EQ(st.state, State::kRunning) << st.message;
+
+  process::SpawnOptions o;
+  o.argv = {"/bin/sh", "-c", "readlink /proc/self/ns/net; cat /etc/hosts; hostname"};
+  o.join_namespaces_of = st.pid;
+  auto r = process::Run(o, "", 5s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->out, "net:[" + std::to_string(nst.st_ino) + "]\n10.244.0.6 knet-exec-pod\n" +
+                        spec.hostname + "\n")
+      << r->err;
+  ASSERT_TRUE(rt_->Stop(st.id, 0ms).ok());
+}
+
 TEST_F(RuntimeTest, StopEscalatesToSigkill) {
   ContainerSpec spec =
       Spec({"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.02; done"}, "stubborn");
