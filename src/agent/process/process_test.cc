@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +131,8 @@ TEST(ProcessTest, TimeoutKillsTheProcessGroup) {
   char dir[] = "/tmp/knet-proc-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   std::string pidfile = std::string(dir) + "/pid";
+  // The orphaned grandchild is reparented to us, not to init, so we can reap it.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   auto start = std::chrono::steady_clock::now();
   // The grandchild holds no pipe (so only the group kill ends it); it records its pid.
   RunResult r =
@@ -146,6 +149,8 @@ TEST(ProcessTest, TimeoutKillsTheProcessGroup) {
   auto gone = WaitForExit(gc, 2s);
   ASSERT_TRUE(gone.ok());
   EXPECT_TRUE(*gone) << "grandchild " << gc << " survived the group kill";
+  waitpid(gc, nullptr, 0);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
   unlink(pidfile.c_str());
   rmdir(dir);
 }

@@ -85,7 +85,8 @@ class Runtime {
   // Called on the runtime's thread once for each running container that exits, including adopted
   // ones. Not for a StartError (Start() returns it) nor for containers that had already exited
   // when Open() loaded them (List() shows them). Exits seen before a handler is set are handed to
-  // it when it is set. Never called with the runtime's lock held.
+  // it when it is set. Never called with the runtime's lock held, but on the thread that watches
+  // all containers: the handler must not block, and must not call Stop() (queue the work instead).
   void SetExitHandler(std::function<void(const ContainerStatus&)> handler);
 
  private:

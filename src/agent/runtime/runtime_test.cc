@@ -2,7 +2,9 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -146,6 +148,43 @@ TEST_F(RuntimeTest, ExitCodesAndHandler) {
   EXPECT_EQ(sig.signal, SIGKILL);
   EXPECT_EQ(sig.reason, "Error");
   EXPECT_EQ(exits_.Count(st.id), 1);
+}
+
+TEST_F(RuntimeTest, ConcurrentStarts) {
+  constexpr int kN = 16;
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(kN);
+  for (int i = 0; i < kN; ++i) {
+    threads.emplace_back([&, i] {
+      auto st =
+          rt_->Start(Spec({"sh", "-c", "echo " + std::to_string(i) + "; exit " + std::to_string(i)},
+                          "c" + std::to_string(i)));
+      if (st.ok()) ids[static_cast<size_t>(i)] = st->id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kN; ++i) {
+    const std::string& id = ids[static_cast<size_t>(i)];
+    ASSERT_FALSE(id.empty()) << "start " << i << " failed";
+    ASSERT_TRUE(Eventually([&] { return exits_.For(id).has_value(); })) << i;
+    EXPECT_EQ(exits_.For(id)->exit_code, i);
+    EXPECT_EQ(exits_.Count(id), 1);
+    EXPECT_NE(Slurp(exits_.For(id)->spec.log_path).find(" stdout F " + std::to_string(i) + "\n"),
+              std::string::npos);
+  }
+  EXPECT_EQ(rt_->List().size(), static_cast<size_t>(kN));
+}
+
+TEST_F(RuntimeTest, ExitsBeforeAHandlerIsSetAreDelivered) {
+  rt_.reset();
+  auto rt = Runtime::Open({.root_dir = dir_ + "/containers", .shim_path = KNET_SHIM_PATH});
+  ASSERT_TRUE(rt.ok());
+  rt_ = std::move(*rt);
+  ContainerStatus st = MustStart(Spec({"sh", "-c", "exit 9"}));
+  ASSERT_TRUE(Eventually([&] { return rt_->Get(st.id)->state == State::kExited; }));
+  rt_->SetExitHandler([this](const ContainerStatus& s) { exits_.Add(s); });
+  ASSERT_TRUE(Eventually([&] { return exits_.For(st.id).has_value(); }));
+  EXPECT_EQ(exits_.For(st.id)->exit_code, 9);
 }
 
 TEST_F(RuntimeTest, StartError) {
@@ -358,6 +397,8 @@ TEST_F(RuntimeTest, ExitWhileClosedIsReadOnOpen) {
 }
 
 TEST_F(RuntimeTest, KilledShimIsAnUnknownExit) {
+  // The container, orphaned by its shim, is reparented to us (not init), so we can reap it.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   ContainerStatus st = MustStart(Spec({"sleep", "30"}, "orphan"));
   auto shim = internal::DecodeShim(Slurp(StateDir(st.id) + "/shim.json"));
   ASSERT_TRUE(shim.ok());
@@ -370,6 +411,8 @@ TEST_F(RuntimeTest, KilledShimIsAnUnknownExit) {
   auto gone = process::WaitForExit(st.pid, 5s);
   ASSERT_TRUE(gone.ok());
   EXPECT_TRUE(*gone);
+  waitpid(st.pid, nullptr, 0);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 TEST_F(RuntimeTest, ShimSurvivesAgentProcessGroupSignals) {
@@ -379,6 +422,13 @@ TEST_F(RuntimeTest, ShimSurvivesAgentProcessGroupSignals) {
   EXPECT_NE(getpgid(st.pid), getpgrp());
   EXPECT_NE(getsid(st.pid), getsid(0));
   EXPECT_EQ(rt_->Get(st.id)->state, State::kRunning);
+  // Signals meant for others do not end the shim: the container's exit is still recorded.
+  auto shim = internal::DecodeShim(Slurp(StateDir(st.id) + "/shim.json"));
+  ASSERT_TRUE(shim.ok());
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) ASSERT_EQ(kill(shim->pid, sig), 0);
+  ASSERT_TRUE(rt_->Stop(st.id, 5s).ok());
+  EXPECT_EQ(rt_->Get(st.id)->reason, "Error");
+  EXPECT_EQ(rt_->Get(st.id)->exit_code, 128 + SIGTERM);
 }
 
 }  // namespace
