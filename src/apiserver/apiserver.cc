@@ -14,6 +14,7 @@
 #include "apiserver/bootstrap.h"
 #include "apiserver/garbage_collector.h"
 #include "apiserver/http/server.h"
+#include "apiserver/pod_proxy.h"
 #include "apiserver/registry.h"
 #include "apiserver/rest.h"
 #include "apiserver/watch_cache.h"
@@ -29,6 +30,7 @@ struct ApiServer::Parts {
   std::unique_ptr<Registry> registry;
   std::unique_ptr<GarbageCollector> gc;
   std::optional<auth::TokenAuthenticator> tokens;
+  std::unique_ptr<PodProxy> pod_proxy;
   std::unique_ptr<RestHandler> rest;
   std::unique_ptr<http::Server> http;
   std::string kubeconfig;
@@ -209,6 +211,9 @@ base::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ServerConfig& 
   rest_opts.knet_version = config.knet_version;
   parts->rest = std::make_unique<RestHandler>(parts->registry.get(), parts->cache.get(),
                                               parts->store.get(), &*parts->tokens, rest_opts);
+  parts->pod_proxy = std::make_unique<PodProxy>(
+      parts->registry.get(), PodProxyOptions{pki.kubelet_client_cert, pki.kubelet_client_key});
+  parts->rest->SetPodProxy(parts->pod_proxy.get());
   http::ServerOptions http_opts;
   http_opts.listen = config.listen;
   if (listen.host.empty()) http_opts.listen = "0.0.0.0:" + std::to_string(listen.port);

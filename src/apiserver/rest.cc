@@ -7,6 +7,7 @@
 #include "apiserver/body.h"
 #include "apiserver/openapi/discovery.h"
 #include "apiserver/openapi/openapi.h"
+#include "apiserver/pod_proxy.h"
 #include "apiserver/table/table.h"
 
 namespace knet::apiserver {
@@ -126,6 +127,17 @@ void RestHandler::Handle(const http::Request& req, http::Exchange& ex) {
   }
   std::optional<auth::UserInfo> user = tokens_->Authenticate(req.Header("authorization"));
   if (!user) return ex.Respond(ErrorResponse(Unauthorized()));
+  if (pod_proxy_ != nullptr) {
+    if (std::optional<PodSubresource> sub = ParsePodSubresource(req.method, path)) {
+      if (!sub->verb.empty() && !auth::Authorize(*user, sub->verb)) {
+        return ex.Respond(
+            ErrorResponse(Forbidden(FindResource("", "v1", "pods"), sub->name,
+                                    "User \"" + user->name + "\" cannot " + sub->verb + " pods/" +
+                                        sub->subresource + ": access denied")));
+      }
+      return pod_proxy_->Handle(req, *sub, ex);
+    }
+  }
   bool watch = IsTrue(req.QueryParam("watch"));
   Result<RequestInfo> info = ParseRequestInfo(req.method, path, watch);
   if (!info.ok()) return ex.Respond(ErrorResponse(info.error()));

@@ -24,6 +24,8 @@
 
 namespace knet::apiserver {
 
+class PodProxy;
+
 struct RestOptions {
   std::string knet_version;
 };
@@ -49,6 +51,9 @@ class RestHandler {
 
   void Handle(const http::Request& req, http::Exchange& ex);
 
+  // Serves pods/log, pods/exec and pods/attach through `proxy` (unset: they are 404).
+  void SetPodProxy(PodProxy* proxy) { pod_proxy_ = proxy; }
+
  private:
   // Each returns the response, or starts a stream and returns nullopt.
   http::Response Discovery(const http::Request& req);
@@ -69,6 +74,7 @@ class RestHandler {
   store::Store* store_;
   const auth::TokenAuthenticator* tokens_;
   RestOptions options_;
+  PodProxy* pod_proxy_ = nullptr;
 };
 
 }  // namespace knet::apiserver
