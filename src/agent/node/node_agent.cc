@@ -69,6 +69,7 @@ base::StatusOr<std::unique_ptr<NodeAgent>> NodeAgent::Start(NodeAgentOptions opt
 }
 
 void NodeAgent::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
   {
     std::lock_guard<std::mutex> l(mu_);
     stopping_ = true;

@@ -101,6 +101,7 @@ class NodeAgent {
   void OnNode(const api::Node& node);
 
   const NodeAgentOptions opts_;
+  std::mutex stop_mu_;  // serialises Stop()
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

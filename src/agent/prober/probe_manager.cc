@@ -210,8 +210,6 @@ void ProbeManager::RunWorker(const std::shared_ptr<Worker>& w) {
   }
   ProbeOutcome out =
       opts_.runner ? opts_.runner(probe, target, w->timeout) : RunProbe(probe, target, w->timeout);
-  ProbeResultUpdate update;
-  bool changed = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     w->running = false;
@@ -225,7 +223,10 @@ void ProbeManager::RunWorker(const std::shared_ptr<Worker>& w) {
     }
     const int threshold = out.success ? w->success_threshold : w->failure_threshold;
     if (w->run >= threshold) {
-      changed = Deliver(c, w->kind, out.success, out.message, &update);
+      ProbeResultUpdate update;
+      if (Deliver(c, w->kind, out.success, out.message, &update)) {
+        pending_.push_back(std::move(update));
+      }
       if (!out.success && w->kind != ProbeKind::kReadiness) {
         // The container is going to be restarted: hold until it is replaced (kubelet's onHold).
         w->on_hold = true;
@@ -236,7 +237,21 @@ void ProbeManager::RunWorker(const std::shared_ptr<Worker>& w) {
       Schedule(w, Clock::now() + w->period);
     }
   }
-  if (changed && opts_.on_result) opts_.on_result(update);
+  DrainResults();
+}
+
+void ProbeManager::DrainResults() {
+  std::unique_lock<std::mutex> l(mu_);
+  if (delivering_) return;  // that thread will deliver ours too
+  delivering_ = true;
+  while (!pending_.empty() && !stopping_) {
+    ProbeResultUpdate u = std::move(pending_.front());
+    pending_.pop_front();
+    l.unlock();
+    if (opts_.on_result) opts_.on_result(u);
+    l.lock();
+  }
+  delivering_ = false;
 }
 
 bool ProbeManager::Deliver(const std::shared_ptr<Container>& c, ProbeKind kind, bool success,

@@ -21,8 +21,9 @@
 //   bool ready = pm.IsReady(uid, "web");
 //   pm.RemoveContainer(uid, "web");   // on exit or restart
 //
-// Thread-safe. on_result runs on a pool thread; it may call any method of the manager. A result
-// for a container that was just removed can still arrive; compare container_id.
+// Thread-safe. on_result runs on a pool thread, one call at a time, in the order the results were
+// decided (a startup success before the readiness it unblocked); it may call any method of the
+// manager. A result for a container that was just removed can still arrive; compare container_id.
 #pragma once
 
 #include <chrono>
@@ -106,6 +107,7 @@ class ProbeManager {
   void PoolLoop();
   void RunWorker(const std::shared_ptr<Worker>& w);
   void Schedule(const std::shared_ptr<Worker>& w, Clock::time_point at);  // REQUIRES mu_
+  void DrainResults();  // delivers pending_ unless another thread is doing so
   bool Deliver(const std::shared_ptr<Container>& c, ProbeKind kind, bool success,
                std::string message, ProbeResultUpdate* out);  // REQUIRES mu_
 
@@ -116,6 +118,8 @@ class ProbeManager {
   std::map<Key, std::shared_ptr<Container>> containers_;
   std::multimap<Clock::time_point, std::shared_ptr<Worker>> timers_;
   std::deque<std::shared_ptr<Worker>> ready_;
+  std::deque<ProbeResultUpdate> pending_;  // decided, not yet delivered
+  bool delivering_ = false;
   std::thread timer_;
   std::vector<std::thread> pool_;
 };

@@ -56,9 +56,10 @@ std::string UrlHost(const base::IPAddress& ip, uint16_t port) {
 }
 
 ProbeOutcome HttpProbe(const api::HTTPGetAction& a, const ProbeTarget& t, Deadline deadline) {
-  if (!a.scheme.empty() && a.scheme != "HTTP") {
-    return Fail("httpGet scheme " + a.scheme + " is not supported by knet probes (only HTTP)");
+  if (!a.scheme.empty() && a.scheme != "HTTP" && a.scheme != "HTTPS") {
+    return Fail("httpGet scheme " + a.scheme + " is not supported (HTTP or HTTPS)");
   }
+  const std::string scheme = a.scheme == "HTTPS" ? "https" : "http";
   const std::string host = a.host.empty() ? t.pod_ip : a.host;
   base::StatusOr<base::IPAddress> ip = base::IPAddress::Parse(host);
   if (!ip.ok()) {
@@ -83,10 +84,15 @@ ProbeOutcome HttpProbe(const api::HTTPGetAction& a, const ProbeTarget& t, Deadli
   if (!has_accept) headers.emplace_back("Accept", "*/*");
 
   for (int redirects = 0;; ++redirects) {
-    const std::string url = "http://" + url_host + path;
+    const std::string url = scheme + "://" + url_host + path;
     base::StatusOr<int> fd = internal::Dial(t.netns_path, *ip, *port, deadline);
     if (!fd.ok()) return Fail("Get \"" + url + "\": " + fd.status().message());
-    base::StatusOr<internal::HttpResponse> r = internal::HttpGet(*fd, path, headers, deadline);
+    base::StatusOr<std::unique_ptr<internal::Conn>> conn =
+        scheme == "https"
+            ? internal::Conn::Tls(*fd, host, deadline)
+            : base::StatusOr<std::unique_ptr<internal::Conn>>(internal::Conn::Plain(*fd));
+    if (!conn.ok()) return Fail("Get \"" + url + "\": " + conn.status().message());
+    base::StatusOr<internal::HttpResponse> r = internal::HttpGet(**conn, path, headers, deadline);
     if (!r.ok()) return Fail("Get \"" + url + "\": " + r.status().message());
     if (r->status >= 200 && r->status < 300) return {true, ""};
     if (r->status < 300 || r->status >= 400) {
@@ -97,8 +103,9 @@ ProbeOutcome HttpProbe(const api::HTTPGetAction& a, const ProbeTarget& t, Deadli
     std::string next;
     if (loc.starts_with("/")) {
       next = loc;
-    } else if (loc.starts_with("http://" + url_host + "/") || loc == "http://" + url_host) {
-      next = loc.substr(7 + url_host.size());
+    } else if (const std::string origin = scheme + "://" + url_host;
+               loc.starts_with(origin + "/") || loc == origin) {
+      next = loc.substr(origin.size());
       if (next.empty()) next = "/";
     }
     if (next.empty()) {

@@ -6,7 +6,8 @@
 //     named port is resolved from the container's ports; headers from httpHeaders, User-Agent
 //     "kube-probe/1.32" and Accept "*/*" unless given; success is a status in 200..399; redirects
 //     to the same host are followed (at most 10), a redirect elsewhere counts as success, as the
-//     kubelet's warning result does. Only scheme HTTP: HTTPS fails with a clear message.
+//     kubelet's warning result does. Scheme HTTPS uses TLS without verifying the certificate,
+//     as the kubelet does.
 //   - tcpSocket: success if a TCP connection can be opened.
 //   - exec: the command runs inside the container's namespaces (process::Run with
 //     join_namespaces_of = the container pid) with the container's environment; exit 0 succeeds;

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -51,12 +54,35 @@ int ListenIn(const netns::Netns& ns, uint16_t* port) {
   return fd;
 }
 
+// A server context with a fresh self-signed P-256 certificate (CN "pod").
+SSL_CTX* SelfSignedServerCtx() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("pod"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_sign(cert, key, EVP_sha256());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_use_certificate(ctx, cert);
+  SSL_CTX_use_PrivateKey(ctx, key);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ctx;
+}
+
 // A tiny HTTP server: answers each request with handler(path) -> raw response (or "" to never
-// answer); records the raw requests.
+// answer); records the raw requests. With `tls`, speaks HTTPS (takes the context).
 class HttpServer {
  public:
   using Handler = std::function<std::string(const std::string& path)>;
-  HttpServer(const netns::Netns& ns, Handler h) : handler_(std::move(h)) {
+  HttpServer(const netns::Netns& ns, Handler h, SSL_CTX* tls = nullptr)
+      : handler_(std::move(h)), tls_(tls) {
     fd_ = ListenIn(ns, &port_);
     thread_ = std::thread([this] { Serve(); });
   }
@@ -64,6 +90,7 @@ class HttpServer {
     stop_ = true;
     thread_.join();
     close(fd_);
+    if (tls_ != nullptr) SSL_CTX_free(tls_);
   }
   uint16_t port() const { return port_; }
   std::vector<std::string> requests() {
@@ -78,12 +105,24 @@ class HttpServer {
       if (poll(&p, 1, 20) <= 0) continue;
       int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
+      timeval tv{1, 0};
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      SSL* ssl = nullptr;
+      if (tls_ != nullptr) {
+        ssl = SSL_new(tls_);
+        SSL_set_fd(ssl, c);
+        if (SSL_accept(ssl) <= 0) {
+          SSL_free(ssl);
+          close(c);
+          continue;
+        }
+      }
       std::string req;
       char buf[2048];
       while (req.find("\r\n\r\n") == std::string::npos) {
         pollfd q{c, POLLIN, 0};
-        if (poll(&q, 1, 1000) <= 0) break;
-        ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (ssl == nullptr && poll(&q, 1, 1000) <= 0) break;
+        ssize_t n = ssl != nullptr ? SSL_read(ssl, buf, sizeof buf) : recv(c, buf, sizeof buf, 0);
         if (n <= 0) break;
         req.append(buf, static_cast<size_t>(n));
       }
@@ -97,13 +136,18 @@ class HttpServer {
         pollfd q{c, POLLIN, 0};
         while (!stop_ && poll(&q, 1, 20) == 0) {
         }
+      } else if (ssl != nullptr) {
+        SSL_write(ssl, resp.data(), static_cast<int>(resp.size()));
+        SSL_shutdown(ssl);
       } else {
         (void)!send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
       }
+      if (ssl != nullptr) SSL_free(ssl);
       close(c);
     }
   }
   Handler handler_;
+  SSL_CTX* tls_ = nullptr;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
@@ -227,9 +271,28 @@ TEST_F(ProberTest, HttpTimeoutIsAFailure) {
   EXPECT_LT(took, 2s);
 }
 
+TEST_F(ProberTest, HttpsSkipsCertificateVerification) {
+  HttpServer server(
+      ns_, [](const std::string& path) { return path == "/ok" ? Response(200) : Response(503); },
+      SelfSignedServerCtx());
+  api::Probe p = Http(server.port(), "/ok");
+  p.http_get->scheme = "HTTPS";
+  ProbeOutcome r = RunProbe(p, target_);
+  EXPECT_TRUE(r.success) << r.message;
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_TRUE(server.requests()[0].starts_with("GET /ok HTTP/1.1\r\n"));
+  p.http_get->path = "/down";
+  r = RunProbe(p, target_);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.message, "HTTP probe failed with statuscode: 503");
+  // Plain HTTP to a TLS port is a failure, not a hang.
+  p.http_get->scheme = "HTTP";
+  EXPECT_FALSE(RunProbe(p, target_, 500ms).success);
+}
+
 TEST_F(ProberTest, UnsupportedSchemeAndMissingNamedPort) {
   api::Probe p = Http(80, "/");
-  p.http_get->scheme = "HTTPS";
+  p.http_get->scheme = "FTP";
   EXPECT_FALSE(RunProbe(p, target_).success);
   p = Http(80, "/");
   p.http_get->port = api::IntOrString::FromString("nope");

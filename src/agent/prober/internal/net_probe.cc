@@ -21,23 +21,6 @@ std::string HostPort(const base::IPAddress& ip, uint16_t port) {
                     : "[" + ip.ToString() + "]:" + std::to_string(port);
 }
 
-int RemainingMs(Deadline deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  return left.count() <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left.count(), 1 << 30));
-}
-
-// Waits for `events` on fd; false on timeout.
-base::StatusOr<bool> WaitFor(int fd, short events, Deadline deadline) {
-  for (;;) {
-    pollfd p{fd, events, 0};
-    int n = poll(&p, 1, RemainingMs(deadline));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return base::ErrnoError(errno, "poll");
-    return n > 0;
-  }
-}
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -106,27 +89,12 @@ base::StatusOr<int> Dial(const std::string& netns_path, const base::IPAddress& i
 }
 
 base::StatusOr<HttpResponse> HttpGet(
-    int fd, const std::string& target,
+    Conn& conn, const std::string& target,
     const std::vector<std::pair<std::string, std::string>>& headers, Deadline deadline) {
-  struct Closer {
-    int fd;
-    ~Closer() { close(fd); }
-  } closer{fd};
   std::string req = "GET " + target + " HTTP/1.1\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "Connection: close\r\n\r\n";
-  size_t off = 0;
-  while (off < req.size()) {
-    ssize_t n = send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      ASSIGN_OR_RETURN(bool ok, WaitFor(fd, POLLOUT, deadline));
-      if (!ok) return base::DeadlineExceededError("sending the request: i/o timeout");
-      continue;
-    }
-    if (n < 0) return base::ErrnoError(errno, "sending the request");
-    off += static_cast<size_t>(n);
-  }
+  RETURN_IF_ERROR(conn.WriteAll(req, deadline).WithContext("sending the request"));
   std::string in;
   size_t header_end = std::string::npos;
   size_t want = std::string::npos;  // total bytes once Content-Length is known
@@ -137,16 +105,14 @@ base::StatusOr<HttpResponse> HttpGet(
         (in.size() >= want || in.size() - header_end >= kMaxBody)) {
       break;
     }
-    ASSIGN_OR_RETURN(bool ok, WaitFor(fd, POLLIN, deadline));
-    if (!ok) {
-      if (header_end != std::string::npos) break;  // a slow body: the status is what counts
-      return base::DeadlineExceededError("reading the response: i/o timeout");
+    base::StatusOr<size_t> n = conn.Read(buf, sizeof buf, deadline);
+    if (!n.ok()) {
+      // A slow or broken body after the headers: the status is what counts.
+      if (header_end != std::string::npos) break;
+      return n.status().WithContext("reading the response");
     }
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) return base::ErrnoError(errno, "reading the response");
-    if (n == 0) break;
-    in.append(buf, static_cast<size_t>(n));
+    if (*n == 0) break;
+    in.append(buf, *n);
     if (header_end == std::string::npos) {
       size_t p = in.find("\r\n\r\n");
       if (p == std::string::npos) {

@@ -9,12 +9,11 @@
 #include <utility>
 #include <vector>
 
+#include "agent/prober/internal/conn.h"
 #include "base/ip.h"
 #include "base/status.h"
 
 namespace knet::agent::prober::internal {
-
-using Deadline = std::chrono::steady_clock::time_point;
 
 // A connected TCP socket (the fd; the caller closes it) to ip:port, created inside `netns_path`
 // ("" = the caller's namespace). Unavailable with a kubelet-like message ("dial tcp
@@ -29,10 +28,10 @@ struct HttpResponse {
   std::string Header(const std::string& lower_name) const;
 };
 
-// GET `target` (path + query) on a connected socket with these headers (already including Host
-// and User-Agent); reads the status line, headers and up to 10 KiB of body. Closes `fd`.
+// GET `target` (path + query) on `conn` with these headers (already including Host and
+// User-Agent); reads the status line, headers and up to 10 KiB of body.
 base::StatusOr<HttpResponse> HttpGet(
-    int fd, const std::string& target,
+    Conn& conn, const std::string& target,
     const std::vector<std::pair<std::string, std::string>>& headers, Deadline deadline);
 
 }  // namespace knet::agent::prober::internal
