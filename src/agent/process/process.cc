@@ -66,7 +66,9 @@ struct ChildError {
 Status StepError(Step step, int err, const std::string& what, const std::string& arg0) {
   std::string msg = std::string(StepName(step));
   if (!what.empty()) msg += " " + what;
-  msg += " (starting \"" + arg0 + "\"): " + std::strerror(err);
+  // exec names the file itself; when that is argv[0] as given, once is enough.
+  if (!(step == Step::kExec && what == "\"" + arg0 + "\"")) msg += " (starting \"" + arg0 + "\")";
+  msg += std::string(": ") + std::strerror(err);
   base::StatusCode code = base::StatusCode::kInternal;
   if (err == ENOENT) code = base::StatusCode::kNotFound;
   if (err == EACCES || err == EPERM) code = base::StatusCode::kPermissionDenied;
