@@ -38,7 +38,11 @@ void LogError(const std::string& node, const base::Status& s) {
 
 }  // namespace
 
-NodeAgent::NodeAgent(NodeAgentOptions opts) : opts_(std::move(opts)) {}
+NodeAgent::NodeAgent(NodeAgentOptions opts)
+    : opts_(std::move(opts)),
+      ready_(opts_.initially_ready),
+      ready_reason_(opts_.initial_ready_reason),
+      ready_message_(opts_.initial_ready_message) {}
 
 NodeAgent::~NodeAgent() { Stop(); }
 
@@ -52,7 +56,9 @@ base::StatusOr<std::unique_ptr<NodeAgent>> NodeAgent::Start(NodeAgentOptions opt
   const std::string& name = a->opts_.node_name;
   RETURN_IF_ERROR(a->Register().WithContext("registering node " + name));
   RETURN_IF_ERROR(a->PostStatus(/*force=*/true).WithContext("posting status of node " + name));
-  RETURN_IF_ERROR(a->RenewLease().WithContext("creating the lease of node " + name));
+  if (base::Status s = a->RenewLease(); !s.ok()) {
+    LogError(name, s.WithContext("creating the lease"));
+  }
 
   client::InformerOptions io;
   io.field_selector = "metadata.name=" + name;

@@ -66,12 +66,18 @@ struct NodeAgentOptions {
   // nodeStatusReportFrequency).
   std::chrono::milliseconds status_report_frequency{5 * 60'000};
   std::function<void(const std::vector<std::string>& pod_cidrs)> on_pod_cidrs;
+  // The Ready condition posted at registration (later changed with SetReady), e.g. not ready
+  // until the CNI config exists, so the Node never shows a brief Ready=True without a network.
+  bool initially_ready = true;
+  std::string initial_ready_reason = "KubeletReady";
+  std::string initial_ready_message = "knet agent is posting ready status";
 };
 
 class NodeAgent {
  public:
-  // Registers the Node, creates/renews the Lease once, starts the loops. Fails when the Node
-  // cannot be registered or options are missing.
+  // Registers the Node and posts its status, creates/renews the Lease once, starts the loops.
+  // Fails when the Node cannot be registered or options are missing (a Lease failure is only
+  // logged and retried by the loop, as the kubelet's lease controller does).
   static base::StatusOr<std::unique_ptr<NodeAgent>> Start(NodeAgentOptions opts);
   ~NodeAgent();
   NodeAgent(const NodeAgent&) = delete;
@@ -107,10 +113,10 @@ class NodeAgent {
   bool stopping_ = false;
   bool status_dirty_ = false;
   std::string node_uid_;
-  // Ready condition as set by SetReady.
+  // Ready condition as set by SetReady (initially from the options).
   bool ready_ = true;
-  std::string ready_reason_ = "KubeletReady";
-  std::string ready_message_ = "knet agent is posting ready status";
+  std::string ready_reason_;
+  std::string ready_message_;
   // What was last posted (conditions without heartbeat times) and when.
   api::NodeStatus last_posted_;
   std::chrono::steady_clock::time_point last_post_time_{};

@@ -206,6 +206,27 @@ TEST_F(NodeAgentTest, SetReadyIsPostedAtOnceAndKeepsTransitionTimes) {
             Cond(*before, "MemoryPressure")->last_transition_time);
 }
 
+TEST_F(NodeAgentTest, InitiallyNotReadyUntilSetReady) {
+  NodeAgentOptions o = Options("n7");
+  o.initially_ready = false;
+  o.initial_ready_reason = "KubeletNotReady";
+  o.initial_ready_message = "cni plugin not initialized";
+  auto agent = NodeAgent::Start(std::move(o));
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  auto n = client_->Get<api::Node>("", "n7");
+  ASSERT_TRUE(n.ok());
+  ASSERT_NE(Cond(*n, "Ready"), nullptr);
+  EXPECT_EQ(Cond(*n, "Ready")->status, "False");
+  EXPECT_EQ(Cond(*n, "Ready")->message, "cni plugin not initialized");
+  (*agent)->SetReady(true, "KubeletReady", "knet agent is posting ready status");
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto m = client_->Get<api::Node>("", "n7");
+        return m.ok() && Cond(*m, "Ready") != nullptr && Cond(*m, "Ready")->status == "True";
+      },
+      3s));
+}
+
 TEST_F(NodeAgentTest, UnchangedStatusIsReportedAtTheReportFrequency) {
   NodeAgentOptions o = Options("n6");
   o.status_report_frequency = 200ms;

@@ -146,6 +146,7 @@ ProbeOutcome ExecProbe(const api::ExecAction& a, const ProbeTarget& t,
   process::SpawnOptions o;
   o.argv = a.command;
   o.env = t.env;
+  o.working_dir = t.working_dir;
   if (t.container_pid > 0) {
     o.join_namespaces_of = t.container_pid;
   } else {

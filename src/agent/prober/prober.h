@@ -40,6 +40,7 @@ struct ProbeTarget {
   std::string netns_path;                 // the pod's network namespace; "": the caller's
   pid_t container_pid = 0;                // exec probes join this process' namespaces
   std::vector<std::string> env;           // exec probes: the container's environment ("K=V")
+  std::string working_dir;                // exec probes: the container's workingDir ("": none)
   std::vector<api::ContainerPort> ports;  // resolves named ports
 };
 

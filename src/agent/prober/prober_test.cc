@@ -333,6 +333,8 @@ TEST_F(ProberTest, ExecSuccessFailureTimeoutAndEnv) {
   EXPECT_FALSE(r.success);
   EXPECT_NE(r.message.find("timed out"), std::string::npos) << r.message;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  target_.working_dir = "/proc";
+  EXPECT_TRUE(RunProbe(Exec({"sh", "-c", "test \"$(pwd)\" = /proc"}), target_).success);
   r = RunProbe(Exec({"/no/such/binary"}), target_);
   EXPECT_FALSE(r.success);
   EXPECT_NE(r.message.find("/no/such/binary"), std::string::npos) << r.message;
