@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint16_t kDefaultKubeletPort = 10250;
 constexpr size_t kMaxErrorBody = 64 * 1024;
+constexpr size_t kMaxQueuedLog = 1024 * 1024;  // log bytes queued for a client before we wait
 
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> out;
@@ -254,7 +255,11 @@ void PodProxy::Logs(const http::Request& req, const PodSubresource& sub, const T
   while (true) {
     auto piece = reader.ReadBody();
     if (!piece.ok() || piece->empty()) break;
-    if (!stream->Write(std::make_shared<const std::string>(std::move(*piece)))) break;
+    // Backpressure: a slow client slows the read from the agent instead of filling the queue.
+    if (!stream->WaitForRoom(kMaxQueuedLog) ||
+        !stream->Write(std::make_shared<const std::string>(std::move(*piece)))) {
+      break;
+    }
   }
   stream->Close();
   b->Close();

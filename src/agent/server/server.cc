@@ -22,6 +22,8 @@ namespace http = apiserver::http;
 
 namespace {
 
+constexpr size_t kMaxQueuedLog = 1024 * 1024;  // log bytes queued for a client before we wait
+
 bool ParseBool(const std::optional<std::string>& v) {
   return v && (*v == "true" || *v == "1" || *v == "t" || *v == "T" || *v == "TRUE" || *v == "True");
 }
@@ -150,7 +152,9 @@ class AgentServer::Impl {
     }
     auto stream = ex.StartStream(200, {{"Content-Type", "text/plain"}});
     auto write = [&](std::string_view bytes) {
-      return stream->Write(std::make_shared<const std::string>(bytes));
+      // Backpressure: wait for a slow reader rather than queue the whole file.
+      return stream->WaitForRoom(kMaxQueuedLog) &&
+             stream->Write(std::make_shared<const std::string>(bytes));
     };
     // Follow while the same attempt of the container runs and the client is there.
     auto keep_following = [&] {

@@ -85,6 +85,10 @@ class Stream {
   virtual void Close() = 0;
   // True once Close was called or the stream ended for another reason.
   virtual bool IsClosed() const = 0;
+  // Blocks until fewer than `bytes` are queued (not yet written to the socket), for a producer
+  // that can wait (a proxied log) rather than fill the queue up to max_stream_queue_bytes.
+  // Returns false once the stream is closed or over. Never call it on an I/O thread.
+  virtual bool WaitForRoom(size_t bytes) = 0;
   // Runs `fn` once, on any thread, when the stream ends for any reason (last chunk written,
   // client gone, server Stop, slow client). If it already ended, runs `fn` now, on this thread.
   // `fn` must not block for long: it may run on an I/O thread.

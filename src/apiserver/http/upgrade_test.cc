@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -229,6 +230,45 @@ TEST_P(UpgradeTest, ResponseReaderDecodesChunkedAndLengthBodies) {
       EXPECT_EQ(body, "nothing here");
     }
   }
+}
+
+// A producer that waits for room streams far more than max_stream_queue_bytes to a slow reader.
+TEST_P(UpgradeTest, WaitForRoomGivesBackpressureInsteadOfOverflow) {
+  constexpr size_t kTotal = 16 * 1024 * 1024;
+  std::atomic<bool> all_written{false};
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.max_stream_queue_bytes = 2 * 1024 * 1024;
+  if (tls()) {
+    o.cert_file = pki_.server_cert;
+    o.key_file = pki_.server_key;
+  }
+  auto s = Server::Start(o, [&](const Request&, Exchange& ex) {
+    auto stream = ex.StartStream(200, {{"Content-Type", "text/plain"}});
+    auto block = std::make_shared<const std::string>(64 * 1024, 'x');
+    for (size_t sent = 0; sent < kTotal; sent += block->size()) {
+      if (!stream->WaitForRoom(1024 * 1024) || !stream->Write(block)) return stream->Close();
+    }
+    all_written = true;
+    stream->Close();
+  });
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  server_ = std::move(*s);
+  auto conn = dialer_.Dial("127.0.0.1", server_->port(), Dial());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE((*conn)->Write("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ResponseReader r(conn->get());
+  ASSERT_TRUE(r.ReadHead().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the producer gets ahead
+  size_t got = 0;
+  while (true) {
+    auto piece = r.ReadBody();
+    ASSERT_TRUE(piece.ok()) << piece.status().ToString();
+    if (piece->empty()) break;
+    got += piece->size();
+  }
+  EXPECT_EQ(got, kTotal);
+  EXPECT_TRUE(all_written.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, UpgradeTest, ::testing::Values(false, true),

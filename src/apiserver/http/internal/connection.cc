@@ -159,6 +159,7 @@ bool StreamImpl::Write(std::shared_ptr<const std::string> chunk) {
   if (queued_bytes_ + chunk->size() > max_queue_bytes_) {
     overflow_ = true;
     queue_.clear();
+    room_.notify_all();
     if (auto c = conn_.lock()) c->PostStreamOverflow();
     return false;
   }
@@ -172,12 +173,20 @@ void StreamImpl::Close() {
   std::lock_guard<std::mutex> lock(mu_);
   if (ended_ || close_requested_ || overflow_) return;
   close_requested_ = true;
+  room_.notify_all();
   WakeLocked();
 }
 
 bool StreamImpl::IsClosed() const {
   std::lock_guard<std::mutex> lock(mu_);
   return ended_ || close_requested_ || overflow_;
+}
+
+bool StreamImpl::WaitForRoom(size_t bytes) {
+  std::unique_lock<std::mutex> lock(mu_);
+  room_.wait(lock,
+             [&] { return ended_ || close_requested_ || overflow_ || queued_bytes_ < bytes; });
+  return !(ended_ || close_requested_ || overflow_);
 }
 
 void StreamImpl::OnClose(std::function<void()> fn) {
@@ -208,6 +217,7 @@ StreamImpl::Batch StreamImpl::Take() {
 void StreamImpl::Written(size_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   queued_bytes_ -= std::min(bytes, queued_bytes_);
+  room_.notify_all();
 }
 
 void StreamImpl::End() {
@@ -219,6 +229,7 @@ void StreamImpl::End() {
     queue_.clear();
     queued_bytes_ = 0;
     callbacks.swap(on_close_);
+    room_.notify_all();
   }
   for (auto& fn : callbacks) {
     try {

@@ -60,6 +60,7 @@ class StreamImpl final : public Stream {
   bool Write(std::shared_ptr<const std::string> chunk) override;
   void Close() override;
   bool IsClosed() const override;
+  bool WaitForRoom(size_t bytes) override;
   void OnClose(std::function<void()> fn) override;
 
   // Connection side.
@@ -80,6 +81,7 @@ class StreamImpl final : public Stream {
   const size_t max_queue_bytes_;
   const bool chunked_;
   mutable std::mutex mu_;
+  std::condition_variable room_;  // signalled as queued bytes are written, and at the end
   std::deque<std::shared_ptr<const std::string>> queue_;
   size_t queued_bytes_ = 0;  // queued plus taken but not yet written
   bool close_requested_ = false;
