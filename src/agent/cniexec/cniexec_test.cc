@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/process/process.h"
 #include "kernel/netlink/linux_netlink.h"
 #include "kernel/netns/netns.h"
 
@@ -266,26 +267,47 @@ TEST_F(CniExecTest, MissingPluginIsNotFound) {
 }
 
 // The reference portmap plugin (Debian's containernetworking-plugins) chained after knet-cni,
-// receiving portMappings as a capability.
+// receiving portMappings as a capability. Everything runs inside a throwaway "node" namespace
+// (plugins inherit the calling thread's namespace), so the host's iptables stay untouched.
 TEST_F(CniExecTest, ReferencePortmapChained) {
   if (!std::filesystem::exists("/usr/lib/cni/portmap")) {
     GTEST_SKIP() << "/usr/lib/cni/portmap not installed";
   }
+  const std::string node_path = NewNetns();
+  auto node = netns::Netns::Open(node_path);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
   nlohmann::json portmap = {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}};
   NetworkConfigList net = List({KnetCni(), portmap}, "1.0.0");
   std::string ns = NewNetns();
   RuntimeConf rt = Rt(ns, "c1");
-  int port = 40000 + id_ % 20000;
+  const int port = 40000 + id_ % 20000;
   rt.capability_args["portMappings"] = PortMappingsJson({{port, 80, "tcp", ""}});
-  auto r = cni_->AddNetworkList(net, rt);
+  auto nat_rules = [&]() -> std::string {
+    process::SpawnOptions o;
+    o.argv = {"iptables-save", "-t", "nat"};
+    o.netns_path = node_path;
+    auto r = process::Run(o, "", std::chrono::seconds(10));
+    return r.ok() ? r->out : "";
+  };
+  base::StatusOr<AddResult> r = base::InternalError("not run");
+  ASSERT_TRUE(netns::RunIn(*node, [&]() -> base::Status {
+                r = cni_->AddNetworkList(net, rt);
+                return base::OkStatus();
+              }).ok());
   if (!r.ok() && r.status().message().find("iptables") != std::string::npos) {
-    GTEST_SKIP() << "portmap cannot program this host: " << r.status().message();
+    GTEST_SKIP() << "portmap cannot program iptables here: " << r.status().message();
   }
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(HasEth0(ns));
-  base::Status del = cni_->DelNetworkList(net, rt);
+  EXPECT_NE(nat_rules().find("--dport " + std::to_string(port)), std::string::npos);
+  base::Status del;
+  ASSERT_TRUE(netns::RunIn(*node, [&]() -> base::Status {
+                del = cni_->DelNetworkList(net, rt);
+                return base::OkStatus();
+              }).ok());
   ASSERT_TRUE(del.ok()) << del.ToString();
   EXPECT_FALSE(HasEth0(ns));
+  EXPECT_EQ(nat_rules().find("--dport " + std::to_string(port)), std::string::npos);
 }
 
 }  // namespace
