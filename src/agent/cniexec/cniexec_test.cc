@@ -190,6 +190,22 @@ TEST_F(CniExecTest, AddGivesAddressesAndDelRemovesThem) {
   EXPECT_EQ(Reservations(net.name), 0);
 }
 
+TEST_F(CniExecTest, OlderResultVersionsGiveTheSameAddresses) {
+  NetworkConfigList net = List({KnetCni()}, "0.4.0");
+  std::string ns = NewNetns();
+  auto r = cni_->AddNetworkList(net, Rt(ns, "c1"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->result["cniVersion"], "0.4.0");
+  EXPECT_EQ(r->result["ips"][0]["version"], "4");  // 0.4.0 form
+  ASSERT_EQ(r->ips.size(), 2u);
+  EXPECT_TRUE(r->ips[0].is_v4());
+  EXPECT_TRUE(cni_->CheckNetworkList(net, Rt(ns, "c1")).ok());
+  // GC and STATUS do not exist before 1.1.0: no-ops, as in libcni.
+  EXPECT_TRUE(cni_->GetStatusNetworkList(net).ok());
+  EXPECT_TRUE(cni_->DelNetworkList(net, Rt(ns, "c1")).ok());
+  EXPECT_EQ(Reservations(net.name), 0);
+}
+
 TEST_F(CniExecTest, FailingSecondPluginIsReportedAndTheFirstIsUndone) {
   NetworkConfigList net = List({KnetCni(), {{"type", "failer"}}});
   std::string ns = NewNetns();

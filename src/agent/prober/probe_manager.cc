@@ -101,10 +101,12 @@ void ProbeManager::AddContainer(ContainerProbes spec) {
   containers_[key] = c;
 }
 
-void ProbeManager::RemoveContainer(const std::string& pod_uid, const std::string& container_name) {
+void ProbeManager::RemoveContainer(const std::string& pod_uid, const std::string& container_name,
+                                   const std::string& container_id) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = containers_.find({pod_uid, container_name});
   if (it == containers_.end()) return;
+  if (!container_id.empty() && it->second->spec.container_id != container_id) return;
   for (auto& w : it->second->workers) w->active = false;
   containers_.erase(it);
   std::erase_if(timers_, [](const auto& e) { return !e.second->active; });

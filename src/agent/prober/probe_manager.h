@@ -87,8 +87,11 @@ class ProbeManager {
 
   // Starts the workers of a container (replacing those of an earlier container of that name).
   void AddContainer(ContainerProbes c);
-  // Stops the container's workers and forgets its results.
-  void RemoveContainer(const std::string& pod_uid, const std::string& container_name);
+  // Stops the container's workers and forgets its results. With a container_id, only if the
+  // workers are still those of that container (a late removal of an old instance does not stop
+  // the probes of its replacement).
+  void RemoveContainer(const std::string& pod_uid, const std::string& container_name,
+                       const std::string& container_id = "");
   // Every container of a pod.
   void RemovePod(const std::string& pod_uid);
 

@@ -201,6 +201,21 @@ TEST_F(Fixture, NoReadinessProbeMeansReadyOnceStarted) {
   EXPECT_FALSE(pm_->IsReady("uid1", "unknown"));
 }
 
+TEST_F(Fixture, RemovingAnOldInstanceKeepsTheNewOnesProbes) {
+  ContainerProbes c = C("app", "old");
+  c.readiness = P("readiness", 1);
+  pm_->AddContainer(c);
+  c.container_id = "new";
+  pm_->AddContainer(c);
+  pm_->RemoveContainer("uid1", "app", "old");
+  ASSERT_TRUE(Eventually([&] { return pm_->IsReady("uid1", "app"); }));
+  auto u = Updates();
+  ASSERT_FALSE(u.empty());
+  EXPECT_EQ(u.back().container_id, "new");
+  pm_->RemoveContainer("uid1", "app", "new");
+  EXPECT_FALSE(pm_->IsReady("uid1", "app"));
+}
+
 TEST_F(Fixture, RemoveStopsProbing) {
   ContainerProbes c = C();
   c.readiness = P("readiness", 1);
