@@ -279,5 +279,30 @@ TEST_F(KubectlExecLogsTest, ExecErrors) {
   EXPECT_NE(r.err.find("is not running"), std::string::npos) << r.err;
 }
 
+TEST_F(KubectlExecLogsTest, AttachIsRefusedClearly) {
+  CommandResult r = Kubectl("get --raw '/api/v1/namespaces/default/pods/web/attach?container=app'");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("pods/attach is not supported"), std::string::npos) << r.err;
+}
+
+// A read-only user may read logs but not exec (exec needs create, as upstream).
+TEST_F(KubectlExecLogsTest, ReadOnlyUserCanReadLogsButNotExec) {
+  std::ifstream in(dir_ + "/server/tokens.csv");
+  std::string line, token;
+  while (std::getline(in, line)) {
+    size_t comma = line.find(',');
+    if (comma != std::string::npos && line.compare(comma + 1, 7, "viewer,") == 0) {
+      token = line.substr(0, comma);
+    }
+  }
+  ASSERT_FALSE(token.empty());
+  CommandResult r = Kubectl("--token " + token + " logs web -c app");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "hello\nworld\n");
+  r = Kubectl("--token " + token + " exec web -c app -- true");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("cannot create pods/exec"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace knet::agent::server
