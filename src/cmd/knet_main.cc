@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   knet::cmd::RegisterVersion(app);
   knet::cmd::RegisterServer(app);
   knet::cmd::RegisterControllerManager(app);
+  knet::cmd::RegisterAgent(app);
   // `knet help [command]`, as users of kubectl and git expect.
   auto* help = app.add_subcommand("help", "Show help for knet or one of its commands");
   std::string topic;

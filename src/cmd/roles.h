@@ -17,4 +17,7 @@ void RegisterServer(CLI::App& app);
 // Adds `knet controller-manager`: the controllers against any API server.
 void RegisterControllerManager(CLI::App& app);
 
+// Adds `knet agent`: a node (registration, pods, CNI, logs/exec).
+void RegisterAgent(CLI::App& app);
+
 }  // namespace knet::cmd

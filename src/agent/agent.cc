@@ -1,0 +1,205 @@
+// File: agent/agent.cc
+#include "agent/agent.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+
+#include "agent/cniexec/cniexec.h"
+#include "agent/node/host_info.h"
+#include "agent/node/node_agent.h"
+#include "agent/pod/pod_manager.h"
+#include "agent/pod/sandbox.h"
+#include "agent/runtime/runtime.h"
+#include "agent/server/server.h"
+#include "client/rest_client.h"
+
+namespace knet::agent {
+namespace {
+
+std::string SelfDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.parent_path().string();
+}
+
+// The local address the kernel would use to reach `server` ("https://host:port"): a UDP socket
+// connect() picks the route and source address without sending anything.
+base::StatusOr<std::string> AddressTowards(const std::string& server) {
+  std::string rest =
+      server.substr(server.find("://") == std::string::npos ? 0 : server.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  std::string host, port = "443";
+  if (!rest.empty() && rest[0] == '[') {
+    auto close = rest.find(']');
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+  } else {
+    auto colon = rest.rfind(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string::npos) port = rest.substr(colon + 1);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return base::InvalidArgumentError("resolving the API server host " + host + ": " +
+                                      gai_strerror(rc));
+  }
+  std::string out;
+  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+      if (local.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, buf, sizeof(buf));
+      } else {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, buf, sizeof(buf));
+      }
+      out = buf;
+    }
+  }
+  if (fd >= 0) close(fd);
+  freeaddrinfo(res);
+  if (out.empty()) {
+    return base::UnavailableError("finding the local address towards the API server " + host +
+                                  ": no route; pass --node-ip");
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Agent::Parts {
+  std::unique_ptr<client::RestClient> client;
+  std::unique_ptr<runtime::Runtime> runtime;
+  std::unique_ptr<cniexec::CniExec> cni;
+  std::unique_ptr<pod::Sandboxes> sandboxes;
+  std::unique_ptr<pod::PodManager> pods;
+  std::unique_ptr<server::AgentServer> server;
+  std::unique_ptr<node::NodeAgent> node;
+  // The podCIDR callback runs on the node agent's thread, possibly before Start has stored `node`.
+  std::atomic<node::NodeAgent*> node_ptr{nullptr};
+};
+
+Agent::Agent(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Agent::~Agent() { Stop(); }
+
+uint16_t Agent::port() const { return parts_->server ? parts_->server->port() : 0; }
+
+void Agent::Stop() {
+  if (!parts_) return;
+  if (parts_->node) parts_->node->Stop();
+  if (parts_->server) parts_->server->Stop();
+  if (parts_->pods) parts_->pods->Stop();
+}
+
+base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
+  if (o.node_name.empty()) return base::InvalidArgumentError("--node is required");
+  auto parts = std::make_unique<Parts>();
+  auto client = client::RestClient::FromKubeconfig(o.kubeconfig, o.context);
+  if (!client.ok()) {
+    return base::Status(client.status().code(),
+                        "--kubeconfig " + o.kubeconfig + ": " + client.status().message());
+  }
+  parts->client = std::move(*client);
+  if (o.node_ips.empty()) {
+    ASSIGN_OR_RETURN(std::string ip, AddressTowards(parts->client->config().server));
+    o.node_ips.push_back(ip);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.root_dir, ec);
+  if (ec) return base::InternalError("creating --root-dir " + o.root_dir + ": " + ec.message());
+
+  std::string self = SelfDir();
+  auto rt =
+      runtime::Runtime::Open({.root_dir = o.root_dir + "/containers", .shim_path = o.shim_path});
+  if (!rt.ok()) {
+    return base::Status(rt.status().code(), "container runtime: " + rt.status().message());
+  }
+  parts->runtime = std::move(*rt);
+
+  cniexec::CniExecOptions cni_opts;
+  cni_opts.bin_dirs = o.cni_bin_dirs;
+  if (!self.empty()) cni_opts.bin_dirs.push_back(self);
+  cni_opts.cache_dir = o.root_dir + "/cni";
+  parts->cni = std::make_unique<cniexec::CniExec>(cni_opts);
+
+  pod::SandboxOptions sb;
+  sb.root_dir = o.root_dir;
+  sb.cni = parts->cni.get();
+  sb.conf_dir = o.cni.conf_dir;
+  sb.dns = o.dns;
+  parts->sandboxes = std::make_unique<pod::Sandboxes>(sb);
+
+  pod::PodManagerOptions pm;
+  pm.node_name = o.node_name;
+  pm.client = parts->client.get();
+  pm.runtime = parts->runtime.get();
+  pm.sandboxes = parts->sandboxes.get();
+  pm.root_dir = o.root_dir;
+  pm.host_ips = o.node_ips;
+  pm.workers = o.pod_workers;
+  parts->pods = std::make_unique<pod::PodManager>(pm);
+
+  server::AgentServerOptions so;
+  so.listen = (o.address.find(':') == std::string::npos ? o.address : "[" + o.address + "]") + ":" +
+              std::to_string(o.port);
+  so.cert_dir = o.root_dir + "/pki";
+  so.hosts = o.node_ips;
+  so.client_ca_pem = parts->client->config().ca_pem;
+  auto srv = server::AgentServer::Start(so, parts->pods.get());
+  if (!srv.ok()) {
+    return base::Status(srv.status().code(), "agent server: " + srv.status().message());
+  }
+  parts->server = std::move(*srv);
+
+  auto host = node::CollectHostInfo({.version = o.version, .root_dir = o.root_dir});
+  if (!host.ok()) return host.status();
+  node::NodeAgentOptions no;
+  no.node_name = o.node_name;
+  no.client = parts->client.get();
+  no.internal_ips = o.node_ips;
+  no.agent_port = parts->server->port();
+  no.host = *host;
+  Parts* p = parts.get();
+  node::CniConfigOptions cni_config = o.cni;
+  // Address reservations per agent, not host-local's shared /var/lib/cni/networks: several agents
+  // on one machine (`knet cluster`) must not see, or garbage-collect, each other's.
+  if (cni_config.ipam_data_dir.empty()) cni_config.ipam_data_dir = o.root_dir + "/ipam";
+  no.on_pod_cidrs = [p, cni_config](const std::vector<std::string>& cidrs) {
+    auto written = node::WriteCniConfig(cni_config, cidrs);
+    if (!written.ok()) {
+      std::cerr << "knet agent: writing the CNI config: " << written.status().message() << "\n";
+      if (node::NodeAgent* n = p->node_ptr.load()) {
+        n->SetReady(false, "KubeletNotReady",
+                    "container runtime network not ready: " + written.status().message());
+      }
+      return;
+    }
+    if (node::NodeAgent* n = p->node_ptr.load()) {
+      n->SetReady(true, "KubeletReady", "knet agent is posting ready status");
+    }
+  };
+  auto na = node::NodeAgent::Start(std::move(no));
+  if (!na.ok()) return base::Status(na.status().code(), "node: " + na.status().message());
+  parts->node = std::move(*na);
+  parts->node_ptr.store(parts->node.get());
+  // Until the podCIDR arrives there is no network config: not Ready, as the kubelet reports it.
+  if (!std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName)) {
+    parts->node->SetReady(false, "KubeletNotReady",
+                          "container runtime network not ready: NetworkReady=false "
+                          "reason:NetworkPluginNotReady message:cni plugin not initialized");
+  }
+  RETURN_IF_ERROR(parts->pods->Start());
+  return std::unique_ptr<Agent>(new Agent(std::move(parts)));
+}
+
+}  // namespace knet::agent

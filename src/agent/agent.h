@@ -1,0 +1,67 @@
+// File: agent/agent.h
+//
+// Agent: `knet agent --node NAME`, the node side of knet (what the kubelet and a container runtime
+// do together). It wires the parts under src/agent:
+//   node/     registers the Node, renews its Lease, writes the CNI conflist for the podCIDR;
+//   runtime/  runs containers under knet-shim (they outlive an agent restart);
+//   cniexec/  execs the CNI plugins of the conflist, as containerd does;
+//   pod/      the pod lifecycle (sandboxes, containers, probes, status, deletion);
+//   server/   the HTTPS endpoint the API server proxies `kubectl logs/exec` to.
+// The Node stays NotReady ("cni plugin not initialized") until its podCIDR has arrived and the
+// conflist is written, so the scheduler sends no pods before the agent can network them.
+//
+//   agent::AgentOptions o;
+//   o.node_name = "n1";
+//   o.kubeconfig = "/var/lib/knet/admin.kubeconfig";
+//   ASSIGN_OR_RETURN(auto a, agent::Agent::Start(o));
+//   ...
+//   a->Stop();   // containers keep running; the next Start adopts them
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/node/cni_config.h"
+#include "agent/pod/pod_files.h"
+#include "base/status.h"
+
+namespace knet::agent {
+
+struct AgentOptions {
+  std::string node_name;
+  std::string kubeconfig;
+  std::string context;
+  std::string root_dir = "/var/lib/knet/agent";
+  // InternalIP(s); empty: the local address this host uses to reach the API server.
+  std::vector<std::string> node_ips;
+  std::string address = "0.0.0.0";  // the agent server's bind address
+  int port = 10250;                 // 0: any free port (tests, several agents on one host)
+  node::CniConfigOptions cni;       // conf dir, bridge, MTU, masquerade, portmap
+  // Where CNI plugins are looked up. The directory of the running knet binary is appended, so
+  // knet-cni built next to it is found.
+  std::vector<std::string> cni_bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
+  pod::ClusterDns dns;
+  std::string shim_path;  // "": knet-shim next to the running binary
+  std::string version;    // knet's version, for nodeInfo
+  int pod_workers = 8;
+};
+
+class Agent {
+ public:
+  // Starts everything and returns once the Node is registered and the pods of this node are
+  // being synced. Errors name the part that failed.
+  static base::StatusOr<std::unique_ptr<Agent>> Start(AgentOptions options);
+  ~Agent();
+  void Stop();  // idempotent
+
+  uint16_t port() const;  // the agent server's port
+
+  struct Parts;  // internal
+
+ private:
+  explicit Agent(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace knet::agent
