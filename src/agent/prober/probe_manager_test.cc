@@ -24,7 +24,7 @@ bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
 
 // Probes are told apart by their exec command's first word ("startup", "liveness", ...); each
 // kind's outcome comes from a script over the call number (1, 2, ...).
-class Fixture : public ::testing::Test {
+class ProbeManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ProbeManagerOptions o;
@@ -89,7 +89,7 @@ class Fixture : public ::testing::Test {
   std::unique_ptr<ProbeManager> pm_;
 };
 
-TEST_F(Fixture, ReadinessStartsNotReadyAndNeedsSuccessThreshold) {
+TEST_F(ProbeManagerTest, ReadinessStartsNotReadyAndNeedsSuccessThreshold) {
   ContainerProbes c = C();
   c.readiness = P("readiness", 1, 0, /*success=*/3);
   pm_->AddContainer(c);
@@ -105,7 +105,7 @@ TEST_F(Fixture, ReadinessStartsNotReadyAndNeedsSuccessThreshold) {
   EXPECT_EQ(u[0].container_id, "id1");
 }
 
-TEST_F(Fixture, ReadinessFlapsOnlyPastTheFailureThreshold) {
+TEST_F(ProbeManagerTest, ReadinessFlapsOnlyPastTheFailureThreshold) {
   // success, then failures from call 3 on.
   Script("readiness", [](int n) { return n < 3; });
   ContainerProbes c = C();
@@ -121,7 +121,7 @@ TEST_F(Fixture, ReadinessFlapsOnlyPastTheFailureThreshold) {
   EXPECT_TRUE(Eventually([&] { return Calls("readiness") > n + 2; }));
 }
 
-TEST_F(Fixture, LivenessFailureIsReportedOnceThenHolds) {
+TEST_F(ProbeManagerTest, LivenessFailureIsReportedOnceThenHolds) {
   Script("liveness", [](int) { return false; });
   ContainerProbes c = C();
   c.liveness = P("liveness", 1, /*failure=*/3);
@@ -143,7 +143,7 @@ TEST_F(Fixture, LivenessFailureIsReportedOnceThenHolds) {
   EXPECT_TRUE(pm_->IsLive("uid1", "app"));
 }
 
-TEST_F(Fixture, InitialDelayAndDefaultPeriod) {
+TEST_F(ProbeManagerTest, InitialDelayAndDefaultPeriod) {
   ContainerProbes c = C();
   c.readiness = P("readiness", /*period=*/0, 0, 0, /*delay=*/10);  // 100 ms; period 10 s = 100 ms
   auto start = Clock::now();
@@ -154,7 +154,7 @@ TEST_F(Fixture, InitialDelayAndDefaultPeriod) {
   EXPECT_GE(call_times_["readiness"][1] - call_times_["readiness"][0], 95ms);
 }
 
-TEST_F(Fixture, StartupGatesLivenessAndReadiness) {
+TEST_F(ProbeManagerTest, StartupGatesLivenessAndReadiness) {
   Script("startup", [](int n) { return n >= 4; });
   ContainerProbes c = C();
   c.startup = P("startup", 2, /*failure=*/10);
@@ -180,7 +180,7 @@ TEST_F(Fixture, StartupGatesLivenessAndReadiness) {
   EXPECT_EQ(u[1].kind, ProbeKind::kReadiness);
 }
 
-TEST_F(Fixture, StartupFailureHolds) {
+TEST_F(ProbeManagerTest, StartupFailureHolds) {
   Script("startup", [](int) { return false; });
   ContainerProbes c = C();
   c.startup = P("startup", 1, /*failure=*/2);
@@ -195,13 +195,13 @@ TEST_F(Fixture, StartupFailureHolds) {
   EXPECT_FALSE(u[0].success);
 }
 
-TEST_F(Fixture, NoReadinessProbeMeansReadyOnceStarted) {
+TEST_F(ProbeManagerTest, NoReadinessProbeMeansReadyOnceStarted) {
   pm_->AddContainer(C("plain"));
   EXPECT_TRUE(pm_->IsReady("uid1", "plain"));
   EXPECT_FALSE(pm_->IsReady("uid1", "unknown"));
 }
 
-TEST_F(Fixture, RemovingAnOldInstanceKeepsTheNewOnesProbes) {
+TEST_F(ProbeManagerTest, RemovingAnOldInstanceKeepsTheNewOnesProbes) {
   ContainerProbes c = C("app", "old");
   c.readiness = P("readiness", 1);
   pm_->AddContainer(c);
@@ -216,7 +216,7 @@ TEST_F(Fixture, RemovingAnOldInstanceKeepsTheNewOnesProbes) {
   EXPECT_FALSE(pm_->IsReady("uid1", "app"));
 }
 
-TEST_F(Fixture, RemoveStopsProbing) {
+TEST_F(ProbeManagerTest, RemoveStopsProbing) {
   ContainerProbes c = C();
   c.readiness = P("readiness", 1);
   pm_->AddContainer(c);
