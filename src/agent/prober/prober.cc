@@ -134,10 +134,11 @@ ProbeOutcome TcpProbe(const api::TCPSocketAction& a, const ProbeTarget& t, Deadl
   return {true, ""};
 }
 
-std::string Quote(const std::vector<std::string>& argv) {
-  std::string s = "[";
+// The command as the kubelet's message quotes it: `command "sleep 5" timed out`.
+std::string Joined(const std::vector<std::string>& argv) {
+  std::string s;
   for (size_t i = 0; i < argv.size(); ++i) s += (i ? " " : "") + argv[i];
-  return s + "]";
+  return s;
 }
 
 ProbeOutcome ExecProbe(const api::ExecAction& a, const ProbeTarget& t,
@@ -155,7 +156,7 @@ ProbeOutcome ExecProbe(const api::ExecAction& a, const ProbeTarget& t,
   base::StatusOr<process::RunResult> r = process::Run(o, "", timeout);
   if (!r.ok()) return Fail(r.status().message());
   if (r->timed_out) {
-    return Fail("command \"" + Quote(a.command) + "\" timed out");
+    return Fail("command \"" + Joined(a.command) + "\" timed out");
   }
   if (r->exit_code == 0) return {true, r->out + r->err};
   std::string out = r->out + r->err;
