@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   knet::cmd::RegisterServer(app);
   knet::cmd::RegisterControllerManager(app);
   knet::cmd::RegisterAgent(app);
+  knet::cmd::RegisterCluster(app);
   // `knet help [command]`, as users of kubectl and git expect.
   auto* help = app.add_subcommand("help", "Show help for knet or one of its commands");
   std::string topic;

@@ -20,4 +20,7 @@ void RegisterControllerManager(CLI::App& app);
 // Adds `knet agent`: a node (registration, pods, CNI, logs/exec).
 void RegisterAgent(CLI::App& app);
 
+// Adds `knet cluster up|down|status|exec`: a multi-node cluster on this machine.
+void RegisterCluster(CLI::App& app);
+
 }  // namespace knet::cmd
