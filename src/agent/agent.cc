@@ -137,6 +137,7 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
   sb.cni = parts->cni.get();
   sb.conf_dir = o.cni.conf_dir;
   sb.dns = o.dns;
+  sb.host_ips = o.node_ips;
   parts->sandboxes = std::make_unique<pod::Sandboxes>(sb);
 
   pod::PodManagerOptions pm;
@@ -188,15 +189,22 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
       n->SetReady(true, "KubeletReady", "knet agent is posting ready status");
     }
   };
+  // Until the podCIDR arrives there is no network config: not Ready, as the kubelet reports it
+  // (from the first status post on, so the scheduler never sees a Ready node without a network).
+  if (!std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName)) {
+    no.initially_ready = false;
+    no.initial_ready_reason = "KubeletNotReady";
+    no.initial_ready_message =
+        "container runtime network not ready: NetworkReady=false "
+        "reason:NetworkPluginNotReady message:cni plugin not initialized";
+  }
   auto na = node::NodeAgent::Start(std::move(no));
   if (!na.ok()) return base::Status(na.status().code(), "node: " + na.status().message());
   parts->node = std::move(*na);
   parts->node_ptr.store(parts->node.get());
-  // Until the podCIDR arrives there is no network config: not Ready, as the kubelet reports it.
-  if (!std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName)) {
-    parts->node->SetReady(false, "KubeletNotReady",
-                          "container runtime network not ready: NetworkReady=false "
-                          "reason:NetworkPluginNotReady message:cni plugin not initialized");
+  // The podCIDR may have arrived (and the conflist been written) before node_ptr was set.
+  if (std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName)) {
+    parts->node->SetReady(true, "KubeletReady", "knet agent is posting ready status");
   }
   RETURN_IF_ERROR(parts->pods->Start());
   return std::unique_ptr<Agent>(new Agent(std::move(parts)));

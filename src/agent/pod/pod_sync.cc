@@ -91,8 +91,10 @@ base::StatusOr<runtime::ContainerSpec> PodManager::MakeSpec(const api::Pod& pod,
   spec.env = std::move(env);
   spec.working_dir = c.working_dir;
   spec.netns_path = sb.netns_path;
-  spec.hostname = sb.hostname;
-  spec.file_mounts = {{sb.hosts_path, "/etc/hosts"}, {sb.resolv_path, "/etc/resolv.conf"}};
+  spec.hostname = sb.host_network ? "" : sb.hostname;
+  // A hostNetwork pod keeps the node's /etc/hosts and hostname, as with the kubelet.
+  if (!sb.host_network) spec.file_mounts.emplace_back(sb.hosts_path, "/etc/hosts");
+  spec.file_mounts.emplace_back(sb.resolv_path, "/etc/resolv.conf");
   spec.log_path = LogPath(pod, c.name, attempt);
   return spec;
 }

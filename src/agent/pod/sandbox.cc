@@ -39,11 +39,18 @@ base::StatusOr<std::string> ReadAll(const std::string& path) {
 }
 
 nlohmann::json ToJson(const SandboxRecord& r, const std::string& net_conf) {
-  return {{"uid", r.uid},           {"namespace", r.pod_namespace},
-          {"name", r.pod_name},     {"netns", r.netns_name},
-          {"podIPs", r.pod_ips},    {"networkReady", r.network_ready},
-          {"hosts", r.hosts_path},  {"resolvConf", r.resolv_path},
-          {"hostname", r.hostname}, {"netConf", net_conf}};
+  return {{"uid", r.uid},
+          {"namespace", r.pod_namespace},
+          {"name", r.pod_name},
+          {"netns", r.netns_name},
+          {"podIPs", r.pod_ips},
+          {"networkReady", r.network_ready},
+          {"tornDown", r.torn_down},
+          {"hostNetwork", r.host_network},
+          {"hosts", r.hosts_path},
+          {"resolvConf", r.resolv_path},
+          {"hostname", r.hostname},
+          {"netConf", net_conf}};
 }
 
 std::vector<cniexec::PortMapping> HostPorts(const api::Pod& pod) {
@@ -121,6 +128,9 @@ base::StatusOr<SandboxRecord> Sandboxes::Load(const std::string& uid) const {
     r.netns_path = std::string(kernel::netns::kRunDir) + "/" + r.netns_name;
     r.pod_ips = j.at("podIPs").get<std::vector<std::string>>();
     r.network_ready = j.at("networkReady").get<bool>();
+    r.torn_down = j.value("tornDown", false);
+    r.host_network = j.value("hostNetwork", false);
+    if (r.host_network) r.netns_path.clear();
     r.hosts_path = j.value("hosts", "");
     r.resolv_path = j.value("resolvConf", "");
     r.hostname = j.value("hostname", "");
@@ -183,6 +193,20 @@ base::StatusOr<SandboxRecord> Sandboxes::Ensure(const api::Pod& pod) {
   r.uid = uid;
   r.pod_namespace = pod.metadata.namespace_;
   r.pod_name = pod.metadata.name;
+  if (pod.spec.host_network) {
+    // The node's own network: no namespace, no CNI; the pod's IPs are the node's, as upstream.
+    r.host_network = true;
+    r.pod_ips = opts_.host_ips;
+    r.hostname = PodHostname(pod);
+    r.resolv_path = PodDir(uid) + "/resolv.conf";
+    std::string host_resolv;
+    if (auto t = ReadAll(opts_.host_resolv_conf); t.ok()) host_resolv = *t;
+    ASSIGN_OR_RETURN(std::string resolv, RenderResolvConf(pod, opts_.dns, host_resolv));
+    RETURN_IF_ERROR(WriteAtomic(r.resolv_path, resolv));
+    r.network_ready = true;
+    RETURN_IF_ERROR(WriteAtomic(PodDir(uid) + "/sandbox.json", ToJson(r, "").dump(2) + "\n"));
+    return r;
+  }
   r.netns_name = NetnsNameFor(pod);
   r.netns_path = std::string(kernel::netns::kRunDir) + "/" + r.netns_name;
   // Record first, so a crash from here on is undone by the next Ensure or Teardown.
@@ -225,6 +249,7 @@ base::StatusOr<SandboxRecord> Sandboxes::Ensure(const api::Pod& pod) {
 base::Status Sandboxes::Teardown(const std::string& uid) {
   auto r = Load(uid);
   if (!r.ok()) return base::OkStatus();  // nothing recorded, nothing made
+  if (r->torn_down || r->host_network) return base::OkStatus();
   std::string net_conf;
   if (auto text = ReadAll(PodDir(uid) + "/sandbox.json"); text.ok()) {
     auto j = nlohmann::json::parse(*text, nullptr, false);
@@ -247,11 +272,9 @@ base::Status Sandboxes::Teardown(const std::string& uid) {
   }
   auto s = kernel::netns::Delete(r->netns_name);
   if (!s.ok() && s.code() != base::StatusCode::kNotFound) return s;
-  if (r->network_ready) {
-    r->network_ready = false;
-    RETURN_IF_ERROR(Save(*r));
-  }
-  return base::OkStatus();
+  r->network_ready = false;
+  r->torn_down = true;
+  return Save(*r);
 }
 
 base::Status Sandboxes::Remove(const std::string& uid) {

@@ -33,6 +33,8 @@ struct SandboxRecord {
   std::string netns_path;
   std::vector<std::string> pod_ips;  // from the CNI result, IPv4 first
   bool network_ready = false;        // CNI ADD finished (false while being made or after Teardown)
+  bool torn_down = false;            // Teardown finished: nothing of the network is left
+  bool host_network = false;         // spec.hostNetwork: the node's namespace, no CNI
   std::string hosts_path, resolv_path;
   std::string hostname;
 };
@@ -43,6 +45,7 @@ struct SandboxOptions {
   std::string conf_dir = cniexec::kDefaultConfDir;  // the node's CNI conflist dir
   ClusterDns dns;
   std::string host_resolv_conf = "/etc/resolv.conf";
+  std::vector<std::string> host_ips;  // the node's IPs: a hostNetwork pod's IPs
 };
 
 class Sandboxes {

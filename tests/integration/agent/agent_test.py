@@ -150,7 +150,8 @@ class AgentTest(unittest.TestCase):
     image: host
     command: ["sh", "-c", "echo initialised"]
 """)
-            env.kubectl("apply", "-f", "-", input="\n---\n".join([never, ok, init]))
+            hostnet = pod_yaml("hostnet", ["sleep", "3600"], extra_spec="  hostNetwork: true\n")
+            env.kubectl("apply", "-f", "-", input="\n---\n".join([never, ok, init, hostnet]))
             p = env.wait_pod_phase("never", "Failed")
             term = p["status"]["containerStatuses"][0]["state"]["terminated"]
             self.assertEqual(term["exitCode"], 3)
@@ -164,6 +165,11 @@ class AgentTest(unittest.TestCase):
             ics = p["status"]["initContainerStatuses"][0]
             self.assertEqual(ics["state"]["terminated"]["exitCode"], 0)
             self.assertEqual(env.kubectl("logs", "init", "-c", "setup").stdout, "initialised\n")
+            # hostNetwork: the node's namespace and address, no CNI.
+            p = env.wait_pod_ready("hostnet")
+            self.assertEqual(p["status"]["podIP"], env.node_ip)
+            fib = env.kubectl("exec", "hostnet", "--", "cat", "/proc/net/fib_trie").stdout
+            self.assertIn(env.node_ip, fib)
 
     def test_graceful_delete_leaves_nothing_behind(self):
         with AgentEnv("delete") as env:
