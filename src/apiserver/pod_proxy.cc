@@ -237,32 +237,37 @@ void PodProxy::Logs(const http::Request& req, const PodSubresource& sub, const T
     return ex.Respond(ErrorResponse(
         Make(502, "", "error dialing backend: " + std::string(backend.status().message()))));
   }
-  http::ResponseReader reader(backend->get());
-  auto resp = reader.ReadHead();
+  std::shared_ptr<http::Tunnel> b = *backend;
+  auto reader = std::make_shared<http::ResponseReader>(b.get());
+  auto resp = reader->ReadHead();
   if (!resp.ok()) {
+    b->Close();
     return ex.Respond(ErrorResponse(
         Make(502, "", "reading the node agent's answer: " + std::string(resp.status().message()))));
   }
   if (resp->status != 200) {
-    return ex.Respond(ErrorResponse(FromAgent(resp->status, ReadWholeBody(reader))));
+    std::string body = ReadWholeBody(*reader);
+    b->Close();
+    return ex.Respond(ErrorResponse(FromAgent(resp->status, body)));
   }
   std::string content_type(resp->Header("content-type"));
   if (content_type.empty()) content_type = "text/plain";
   auto stream = ex.StartStream(200, {{"Content-Type", content_type}});
   // The client going away (or the server stopping) ends the backend read at once.
-  std::shared_ptr<http::Tunnel> b = *backend;
   stream->OnClose([b] { b->Close(); });
-  while (true) {
-    auto piece = reader.ReadBody();
-    if (!piece.ok() || piece->empty()) break;
-    // Backpressure: a slow client slows the read from the agent instead of filling the queue.
-    if (!stream->WaitForRoom(kMaxQueuedLog) ||
-        !stream->Write(std::make_shared<const std::string>(std::move(*piece)))) {
-      break;
+  Detach([stream, b, reader] {
+    while (true) {
+      auto piece = reader->ReadBody();
+      if (!piece.ok() || piece->empty()) break;
+      // Backpressure: a slow client slows the read from the agent instead of filling the queue.
+      if (!stream->WaitForRoom(kMaxQueuedLog) ||
+          !stream->Write(std::make_shared<const std::string>(std::move(*piece)))) {
+        break;
+      }
     }
-  }
-  stream->Close();
-  b->Close();
+    stream->Close();
+    b->Close();
+  });
 }
 
 void PodProxy::Exec(const http::Request& req, const PodSubresource& sub, const Target& t,
@@ -322,15 +327,36 @@ void PodProxy::Exec(const http::Request& req, const PodSubresource& sub, const T
     return;
   }
   // Splice both ways; whichever side ends first ends the other.
-  std::thread up([client, b] {
-    Pump(*client, *b);
-    b->Close();
+  Detach([client, b] {
+    std::thread up([client, b] {
+      Pump(*client, *b);
+      b->Close();
+      client->Close();
+    });
+    Pump(*b, *client);
     client->Close();
+    b->Close();
+    up.join();
   });
-  Pump(*b, *client);
-  client->Close();
-  b->Close();
-  up.join();
+}
+
+void PodProxy::Detach(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++active_;
+  }
+  std::thread([this, fn = std::move(fn)]() mutable {
+    fn();
+    fn = nullptr;  // its tunnels go now, while the Dialer surely exists
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ == 0) idle_.notify_all();
+  }).detach();
+}
+
+PodProxy::~PodProxy() {
+  // The server stopped first: every client connection is gone, so every session is ending.
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait(lock, [this] { return active_ == 0; });
 }
 
 }  // namespace knet::apiserver

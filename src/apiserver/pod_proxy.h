@@ -19,9 +19,13 @@
 //
 // Errors are metav1.Status: 404 for a missing pod or node, 400 for an unscheduled pod or a bad
 // container, 502 "error dialing backend: ..." when the agent cannot be reached, and the agent's
-// own answer (code and message) when it refuses. Thread-safe.
+// own answer (code and message) when it refuses. Once a log stream or an exec session is set up
+// it runs on a thread of its own, not on the API server's handler pool. Thread-safe.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +69,9 @@ struct PodProxyOptions {
 class PodProxy {
  public:
   PodProxy(Registry* registry, PodProxyOptions options);
+  // Waits for the log streams and exec sessions still running. REQUIRES: the HTTP server was
+  // stopped (that ends them).
+  ~PodProxy();
 
   void Handle(const http::Request& req, const PodSubresource& sub, http::Exchange& ex);
 
@@ -83,9 +90,16 @@ class PodProxy {
   // Dials the agent, sends `head`; on success returns the connection.
   base::StatusOr<std::shared_ptr<http::Tunnel>> Send(const Target& t, const std::string& head);
 
+  // Runs `fn` on a thread of its own: a log stream or exec session lasts as long as the user
+  // wants and must not hold one of the API server's handler threads.
+  void Detach(std::function<void()> fn);
+
   Registry* registry_;
   PodProxyOptions options_;
   http::Dialer dialer_;
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int active_ = 0;  // detached sessions still running
 };
 
 }  // namespace knet::apiserver

@@ -234,6 +234,34 @@ TEST_F(KubectlExecLogsTest, LogsFollow) {
       << status << " " << Slurp(dir_ + "/follow.err");
 }
 
+// More followers than the API server has handler threads (8 here): they must not hold them.
+TEST_F(KubectlExecLogsTest, ManyFollowersDoNotBlockTheApiServer) {
+  std::vector<FILE*> followers;
+  for (int i = 0; i < 12; ++i) {
+    std::string cmd = "timeout 30 kubectl --kubeconfig " + kubeconfig_ +
+                      " logs -f --tail=1 web -c app 2>/dev/null";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    followers.push_back(p);
+  }
+  for (FILE* p : followers) {
+    char buf[64];
+    ASSERT_NE(std::fgets(buf, sizeof(buf), p), nullptr);
+    EXPECT_STREQ(buf, "world\n");
+  }
+  CommandResult r = Kubectl("get pod web -o name");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "pod/web\n");
+  {
+    std::lock_guard<std::mutex> lock(pods_.mu);
+    pods_.refs["default/web/app"].pid = 0;
+  }
+  for (FILE* p : followers) {
+    int status = ::pclose(p);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+}
+
 TEST_F(KubectlExecLogsTest, ExecExitCodeAndSeparateStreams) {
   CommandResult r = Kubectl("exec web -c app -- sh -c 'echo out; echo err >&2; echo $WHO; exit 3'");
   EXPECT_EQ(r.rc, 3) << r.err;
