@@ -25,3 +25,14 @@ for script in bench/controllers/endpoints_bench.py; do
   echo "== $name"
   /usr/bin/python3 "$script" --build "$build"
 done
+# Root-only benchmarks that build real namespaces (skipped with a note otherwise).
+for script in bench/agent/pod_startup_bench.py; do
+  name=$(basename "$script" .py)
+  [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+  echo "== $name"
+  if [ "$(id -u)" != 0 ]; then
+    echo "skipped: needs root (network namespaces)"
+    continue
+  fi
+  /usr/bin/python3 "$script" --build "$build"
+done
