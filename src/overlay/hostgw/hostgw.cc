@@ -1,0 +1,120 @@
+#include "overlay/hostgw/hostgw.h"
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <set>
+
+namespace knet::overlay::hostgw {
+
+namespace nl = kernel::netlink;
+using base::Status;
+using base::StatusOr;
+
+StatusOr<std::unique_ptr<HostGwBackend>> HostGwBackend::Create(HostGwOptions options) {
+  if (options.netlink == nullptr) return base::InvalidArgumentError("host-gw backend: no netlink");
+  return std::unique_ptr<HostGwBackend>(new HostGwBackend(std::move(options)));
+}
+
+StatusOr<std::map<std::string, std::string>> HostGwBackend::Init(const NodeInfo& self) {
+  const std::string context = "setting up host-gw on node " + self.name;
+  StatusOr<base::IPAddress> ip = FirstV4Address(self.internal_ips, "InternalIP");
+  if (!ip.ok()) return ip.status().WithContext(context);
+  StatusOr<Underlay> underlay = FindUnderlay(*options_.netlink, *ip, options_.underlay_interface);
+  if (!underlay.ok()) return underlay.status().WithContext(context);
+  underlay_ = *underlay;
+  initialized_ = true;
+  synced_ = false;
+  applied_.clear();
+  return std::map<std::string, std::string>{
+      {std::string(kPublicIpAnnotation), ip->ToString()},
+      {std::string(kBackendTypeAnnotation), "host-gw"},
+  };
+}
+
+StatusOr<nl::Route> HostGwBackend::RouteFor(const NodeInfo& node, const Underlay& underlay) {
+  const std::string context = "node " + node.name;
+  StatusOr<base::IPAddress> ip = FirstV4Address(node.internal_ips, "InternalIP");
+  if (!ip.ok()) return ip.status().WithContext(context);
+  StatusOr<base::Cidr> cidr = FirstV4Cidr(node.pod_cidrs, "podCIDR");
+  if (!cidr.ok()) return cidr.status().WithContext(context);
+  if (!underlay.Reaches(*ip)) {
+    return base::FailedPreconditionError(
+        context + " (InternalIP " + ip->ToString() + ", podCIDR " + cidr->ToString() +
+        ") is not on this node's L2 segment " + underlay.Describe() +
+        ": host-gw needs all nodes on one L2 segment (use the vxlan backend, or vxlan with "
+        "DirectRouting); no route installed");
+  }
+  nl::Route r;
+  r.dst = *cidr;
+  r.gateway = *ip;
+  r.link_index = underlay.link_index;
+  r.table = nl::kMainTable;
+  r.protocol = kRouteProtocol;
+  return r;
+}
+
+Status HostGwBackend::Sync(const std::vector<NodeInfo>& others) {
+  if (!initialized_) return base::FailedPreconditionError("host-gw backend: Sync before Init");
+  nl::Netlink& netlink = *options_.netlink;
+  Errors errors;
+  std::map<std::string, nl::Route> desired;
+  for (const NodeInfo& node : others) {
+    StatusOr<nl::Route> r = RouteFor(node, underlay_);
+    if (r.ok()) {
+      desired[node.name] = *r;
+    } else if (r.status().code() != base::StatusCode::kNotFound) {
+      errors.Add(r.status());
+    }
+  }
+  if (!synced_) {
+    Status s = RemoveStale(desired);
+    errors.Add(s, "removing stale host-gw routes");
+    synced_ = s.ok();
+    applied_.clear();
+  }
+  for (auto it = applied_.begin(); it != applied_.end();) {
+    auto d = desired.find(it->first);
+    // Gone, or moved to another podCIDR (a replace of the new one would leave the old).
+    if (d != desired.end() && d->second.dst == it->second.dst) {
+      ++it;
+      continue;
+    }
+    Status s = IgnoreNotFound(netlink.DeleteRoute(it->second, underlay_.link_name));
+    errors.Add(s, "removing the host-gw route of node " + it->first);
+    it = s.ok() ? applied_.erase(it) : std::next(it);
+  }
+  for (const auto& [name, route] : desired) {
+    auto old = applied_.find(name);
+    if (old != applied_.end() && old->second == route) continue;
+    Status s = netlink.ReplaceRoute(route, underlay_.link_name);
+    errors.Add(s, "programming node " + name);
+    if (s.ok()) applied_[name] = route;
+  }
+  return errors.status();
+}
+
+Status HostGwBackend::RemoveStale(const std::map<std::string, nl::Route>& desired) {
+  nl::Netlink& netlink = *options_.netlink;
+  std::set<base::Cidr> keep;
+  for (const auto& [name, r] : desired) keep.insert(r.dst);
+  ASSIGN_OR_RETURN(std::vector<nl::Route> routes, netlink.ListRoutes(AF_INET));
+  Errors errors;
+  for (const nl::Route& r : routes) {
+    if (r.table != nl::kMainTable || r.protocol != kRouteProtocol) continue;
+    // Ours on any link (the underlay may have changed); a desired dst is replaced in place.
+    if (keep.count(r.dst) != 0) continue;
+    errors.Add(IgnoreNotFound(netlink.Execute({nl::DeleteRouteRequest(r)})));
+  }
+  return errors.status();
+}
+
+Status HostGwBackend::Teardown() {
+  Status s = RemoveStale({});
+  initialized_ = false;
+  synced_ = false;
+  applied_.clear();
+  return s.WithContext("tearing down host-gw");
+}
+
+}  // namespace knet::overlay::hostgw
