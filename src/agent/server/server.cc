@@ -6,9 +6,13 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "agent/server/cri_log.h"
 #include "agent/server/exec_session.h"
@@ -151,20 +155,22 @@ class AgentServer::Impl {
           "container \"" + container + "\" in pod \"" + pod + "\" is waiting to start"));
     }
     auto stream = ex.StartStream(200, {{"Content-Type", "text/plain"}});
-    auto write = [&](std::string_view bytes) {
-      // Backpressure: wait for a slow reader rather than queue the whole file.
-      return stream->WaitForRoom(kMaxQueuedLog) &&
-             stream->Write(std::make_shared<const std::string>(bytes));
-    };
-    // Follow while the same attempt of the container runs and the client is there.
-    auto keep_following = [&] {
-      if (stream->IsClosed() || stopping) return false;
-      auto now = pods->Find(ns, pod, container);
-      return now.ok() && now->pid != 0 && now->log_path == path;
-    };
-    base::Status st = ReadLog(path, o, write, keep_following);
-    if (!st.ok()) write("\nerror reading the log: " + std::string(st.message()) + "\n");
-    stream->Close();
+    Detach([this, stream, o, path, ns, pod, container] {
+      auto write = [&](std::string_view bytes) {
+        // Backpressure: wait for a slow reader rather than queue the whole file.
+        return stream->WaitForRoom(kMaxQueuedLog) &&
+               stream->Write(std::make_shared<const std::string>(bytes));
+      };
+      // Follow while the same attempt of the container runs and the client is there.
+      auto keep_following = [&] {
+        if (stream->IsClosed() || stopping) return false;
+        auto now = pods->Find(ns, pod, container);
+        return now.ok() && now->pid != 0 && now->log_path == path;
+      };
+      base::Status st = ReadLog(path, o, write, keep_following);
+      if (!st.ok()) write("\nerror reading the log: " + std::string(st.message()) + "\n");
+      stream->Close();
+    });
   }
 
   void Exec(const http::Request& req, const std::string& ns, const std::string& pod,
@@ -202,8 +208,33 @@ class AgentServer::Impl {
                                    {"Connection", "Upgrade"},
                                    {"Sec-WebSocket-Accept", AcceptKey(key)},
                                    {"Sec-WebSocket-Protocol", protocol}});
-    RunExecSession(std::move(tunnel), protocol, *request, *ref);
+    Detach([tunnel, protocol, request = *request, ref = *ref] {
+      RunExecSession(tunnel, protocol, request, ref);
+    });
   }
+
+  // Runs `fn` on a thread of its own: a log follow or exec session lasts as long as the user
+  // wants and must not hold one of the handler threads. WaitIdle waits for all of them.
+  void Detach(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++active;
+    }
+    std::thread([this, fn = std::move(fn)]() mutable {
+      fn();
+      fn = nullptr;
+      std::lock_guard<std::mutex> lock(mu);
+      if (--active == 0) idle.notify_all();
+    }).detach();
+  }
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lock(mu);
+    idle.wait(lock, [this] { return active == 0; });
+  }
+
+  std::mutex mu;
+  std::condition_variable idle;
+  int active = 0;  // detached sessions still running
 };
 
 AgentServer::AgentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -214,7 +245,9 @@ uint16_t AgentServer::port() const { return impl_->http->port(); }
 
 void AgentServer::Stop() {
   impl_->stopping = true;
+  // Ends every stream and tunnel: the sessions then end (exec commands are killed).
   if (impl_->http) impl_->http->Stop();
+  impl_->WaitIdle();
 }
 
 base::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentServerOptions options,

@@ -61,7 +61,9 @@ struct AgentServerOptions {
   // The cluster CA (PEM): only clients with a certificate it signed are served. "" = no client
   // authentication (tests only).
   std::string client_ca_pem;
-  int handler_threads = 32;  // each log follow or exec session holds one while it lasts
+  // Threads that answer requests; a log stream or exec session moves to a thread of its own
+  // once set up, so this bounds only concurrent set-ups.
+  int handler_threads = 8;
 };
 
 class AgentServer {

@@ -289,5 +289,26 @@ TEST_F(AgentServerTest, ClientGoingAwayKillsTheCommand) {
   EXPECT_TRUE(gone);
 }
 
+TEST_F(AgentServerTest, StopEndsSessionsAndKillsTheirCommands) {
+  int status = 0;
+  auto ws = OpenExec("command=sh&command=-c&command=echo+$$;+exec+sleep+30&stdout=true",
+                     "v5.channel.k8s.io", &status);
+  ASSERT_NE(ws, nullptr);
+  auto m = ws->ReadMessage();
+  ASSERT_TRUE(m.ok() && m->has_value());
+  pid_t pid = std::stoi((*m)->data.substr(1));
+  // A follower too.
+  auto conn = dialer_.Dial("127.0.0.1", server_->port(), dial_);
+  ASSERT_TRUE(conn.ok());
+  (*conn)->Write("GET /containerLogs/default/web/app?follow=true HTTP/1.1\r\nHost: x\r\n\r\n");
+  http::ResponseReader r(conn->get());
+  ASSERT_TRUE(r.ReadHead().ok());
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_NE(::kill(pid, 0), 0);  // killed and reaped
+  ws.reset();
+}
+
 }  // namespace
 }  // namespace knet::agent::server
