@@ -109,7 +109,8 @@ class Tunnel {
   // Blocks until all of `data` is written; false if the connection is gone.
   virtual bool Write(std::string_view data) = 0;
   // Ends the tunnel: what Write already accepted is sent, then the connection is closed (TLS
-  // close_notify first). Unblocks Read and Write. Idempotent.
+  // close_notify first). Unblocks Read and Write. Idempotent. A tunnel dropped without Close
+  // stays open until the peer closes it: always Close.
   virtual void Close() = 0;
 };
 
