@@ -12,7 +12,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libmnl-dev libnftnl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  etcd-server iproute2 python3-kubernetes python3-yaml containernetworking-plugins iptables podman runc busybox-static
+  etcd-server iproute2 python3-kubernetes python3-yaml containernetworking-plugins iptables podman runc busybox-static bird2
 )
 
 missing=()
