@@ -44,6 +44,9 @@ struct Env {
   NetlinkOpener open_netlink;
   std::string knet_binary;  // the knet executable the server and agents run
   std::ostream* out = nullptr;
+  // Polled by Up() between steps and while waiting; true makes it stop, remove what it made and
+  // return Cancelled (src/cmd sets it on SIGINT/SIGTERM). Empty: never.
+  std::function<bool()> cancelled;
 };
 
 struct UpOptions {
@@ -65,7 +68,8 @@ std::string StateDir(const std::string& name, const std::string& flag);
 
 // Builds the cluster and waits until every node is Ready, printing progress and a summary to
 // env.out. FailedPrecondition if the name is taken; InvalidArgument for bad options (nothing is
-// made then). On any later failure everything made so far is removed and the error returned.
+// made then). On any later failure (or env.cancelled) everything made so far is removed and the
+// error returned.
 base::Status Up(const UpOptions& options, const Env& env);
 
 // Removes everything cluster `name` made: agents (SIGTERM, SIGKILL after a grace), every pod

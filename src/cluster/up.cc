@@ -78,7 +78,9 @@ class Builder {
 
   base::Status Run() {
     RETURN_IF_ERROR(MakeUnderlay());
+    RETURN_IF_ERROR(Interrupted());
     RETURN_IF_ERROR(StartControlPlane());
+    RETURN_IF_ERROR(Interrupted());
     RETURN_IF_ERROR(StartAgents());
     RETURN_IF_ERROR(WaitNodesReady());
     m_.complete = true;
@@ -88,6 +90,13 @@ class Builder {
   }
 
  private:
+  base::Status Interrupted() const {
+    if (env_.cancelled && env_.cancelled()) {
+      return base::Status(base::StatusCode::kCancelled, "interrupted");
+    }
+    return base::OkStatus();
+  }
+
   base::Status MakeUnderlay() {
     ASSIGN_OR_RETURN(std::vector<base::Cidr> taken, underlay_.HostPrefixes());
     base::Cidr cidr;
@@ -114,6 +123,7 @@ class Builder {
     out_ << " ok\n";
     for (int i = 1; i <= o_.nodes; ++i) {
       ASSIGN_OR_RETURN(base::IPAddress ip, cidr.Nth(static_cast<uint64_t>(i) + 1));
+      RETURN_IF_ERROR(Interrupted());
       NodeRecord n{internal::NodeName(i), internal::NodeNetnsName(o_.name, i),
                    internal::HostVethName(o_.name, i), ip.ToString(),
                    m_.state_dir + "/nodes/" + internal::NodeName(i)};
@@ -143,7 +153,7 @@ class Builder {
     if (o_.store == "etcd") {
       out_ << "etcd: " << internal::kEtcdMembers << " members on " << m_.gateway << " ..."
            << std::flush;
-      ASSIGN_OR_RETURN(store_url, internal::StartEtcd(m_, o_.timeout));
+      ASSIGN_OR_RETURN(store_url, internal::StartEtcd(m_, o_.timeout, env_.cancelled));
       out_ << " ok\n";
     }
     std::string data = m_.state_dir + "/server";
@@ -180,6 +190,7 @@ class Builder {
         return base::DeadlineExceededError("knet server not healthy (" + last + "); " + p.log +
                                            ":\n" + Tail(p.log));
       }
+      RETURN_IF_ERROR(Interrupted());
       std::this_thread::sleep_for(100ms);
     }
     out_ << " ok\n";
@@ -278,6 +289,7 @@ class Builder {
                                            std::to_string(ready) + "/" + std::to_string(total) +
                                            "); agent logs in " + m_.state_dir + "/logs");
       }
+      RETURN_IF_ERROR(Interrupted());
       std::this_thread::sleep_for(250ms);
     }
   }
@@ -286,16 +298,20 @@ class Builder {
     out_ << "\ncluster " << m_.name << " is up: " << m_.nodes.size() << " node(s), backend "
          << (m_.backend.empty() ? "none (same-node pods only)" : m_.backend) << ", store "
          << m_.store << "\n\n";
-    out_ << std::left << std::setw(12) << "NODE" << std::setw(28) << "NAMESPACE" << std::setw(16)
-         << "INTERNAL-IP"
+    int ns_width = 12;
+    for (const NodeRecord& r : m_.nodes) {
+      ns_width = std::max(ns_width, static_cast<int>(r.netns.size()) + 2);
+    }
+    out_ << std::left << std::setw(12) << "NODE" << std::setw(ns_width) << "NAMESPACE"
+         << std::setw(16) << "INTERNAL-IP"
          << "POD-CIDR\n";
     for (const NodeRecord& r : m_.nodes) {
       std::string cidr;
       for (const api::Node& n : nodes_) {
         if (n.metadata.name == r.name) cidr = n.spec.pod_cidr;
       }
-      out_ << std::setw(12) << r.name << std::setw(28) << r.netns << std::setw(16) << r.ip << cidr
-           << "\n";
+      out_ << std::setw(12) << r.name << std::setw(ns_width) << r.netns << std::setw(16) << r.ip
+           << cidr << "\n";
     }
     out_ << "\nAPI server: " << m_.api_server << "\n"
          << "try:\n"

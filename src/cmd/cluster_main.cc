@@ -1,7 +1,9 @@
 // `knet cluster up | down | status | exec`: a whole multi-node cluster on this machine (nodes are
 // network namespaces on an underlay bridge, each with its own `knet agent`).
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <iostream>
 
@@ -20,6 +22,12 @@ struct ClusterFlags {
   std::vector<std::string> command;
   int timeout_seconds = 180;
 };
+
+// Set by SIGINT/SIGTERM during `up`, which then removes what it made (a detached child is in its
+// own session, so a Ctrl-C reaches only `up` itself).
+std::atomic<bool> interrupted{false};
+
+void OnStopSignal(int) { interrupted.store(true); }
 
 std::string SelfExe() {
   char buf[PATH_MAX];
@@ -48,6 +56,7 @@ int WithEnv(const std::function<base::Status(const cluster::Env&)>& fn) {
   };
   env.knet_binary = SelfExe();
   env.out = &std::cout;
+  env.cancelled = [] { return interrupted.load(); };
   base::Status s = fn(env);
   if (!s.ok()) {
     std::cerr << "knet cluster: " << s.message() << "\n";
@@ -93,6 +102,11 @@ void RegisterCluster(CLI::App& app) {
       ->allow_extra_args(false);
   up->callback([f] {
     f->up.timeout = std::chrono::seconds(f->timeout_seconds);
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     int rc = WithEnv([&](const cluster::Env& env) { return cluster::Up(f->up, env); });
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

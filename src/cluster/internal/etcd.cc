@@ -55,7 +55,8 @@ base::StatusOr<std::string> HttpGet(const std::string& ip, int port, const std::
   return resp.substr(split + 4);
 }
 
-base::StatusOr<std::string> StartEtcd(Manifest& m, std::chrono::milliseconds timeout) {
+base::StatusOr<std::string> StartEtcd(Manifest& m, std::chrono::milliseconds timeout,
+                                      const std::function<bool()>& cancelled) {
   if (access(kEtcdBinary, X_OK) != 0) {
     return base::FailedPreconditionError(std::string(kEtcdBinary) +
                                          " is not installed (Debian package etcd-server)");
@@ -106,6 +107,9 @@ base::StatusOr<std::string> StartEtcd(Manifest& m, std::chrono::milliseconds tim
       if (std::chrono::steady_clock::now() >= deadline) {
         return base::DeadlineExceededError("etcd member " + p.name + " not healthy: " + last +
                                            "; see " + p.log);
+      }
+      if (cancelled && cancelled()) {
+        return base::Status(base::StatusCode::kCancelled, "interrupted");
       }
       std::this_thread::sleep_for(100ms);
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "base/status.h"
@@ -20,7 +21,9 @@ inline constexpr int kEtcdMembers = 3;
 // Starts the members (recording each in `m` and saving it) and waits until every one answers
 // /health with "true". Returns the store URL for `knet server --store`
 // ("etcd://10.250.7.1:2379,...?prefix=/registry/"). FailedPrecondition if etcd is not installed.
-base::StatusOr<std::string> StartEtcd(Manifest& m, std::chrono::milliseconds timeout);
+// `cancelled` (may be empty) is polled while waiting: true returns Cancelled.
+base::StatusOr<std::string> StartEtcd(Manifest& m, std::chrono::milliseconds timeout,
+                                      const std::function<bool()>& cancelled);
 
 // GET http://<ip>:<port><path> with a short timeout; the response body.
 base::StatusOr<std::string> HttpGet(const std::string& ip, int port, const std::string& path);

@@ -7,6 +7,7 @@ knet binary (set by ctest).
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -303,6 +304,25 @@ class ClusterTest(unittest.TestCase):
         self.assertIn("node-1: agent", seen)
         self.assertTrue(c.netns_names())
         c.down()
+        c.assert_nothing_left()
+
+    def test_interrupted_up_removes_what_it_made(self):
+        # Ctrl-C (SIGINT) once the server runs: `up` stops, says so, and removes everything.
+        c = self.make("i", nodes=2)
+        proc = subprocess.Popen([knet_bin(), "cluster", "up", "--name", c.name, "--nodes", "2",
+                                 "--state-dir", c.state, "--kubeconfig-out", c.kubeconfig],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seen = ""
+        for line in proc.stdout:
+            seen += line
+            if line.startswith("server:"):
+                proc.send_signal(signal.SIGINT)
+                break
+        seen += proc.stdout.read()
+        proc.stdout.close()
+        self.assertNotEqual(proc.wait(timeout=60), 0)
+        self.assertIn("interrupted", seen)
+        self.assertIn("cluster %s removed" % c.name, seen)
         c.assert_nothing_left()
 
     def test_etcd_store(self):
