@@ -150,7 +150,8 @@ std::string EncodeQuery(const std::vector<std::pair<std::string, std::string>>& 
   for (const auto& [k, v] : params) {
     out += out.empty() ? '?' : '&';
     for (const std::string* s : {&k, &v}) {
-      for (unsigned char c : *s) {
+      for (char ch : *s) {
+        auto c = static_cast<unsigned char>(ch);
         if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
           out += static_cast<char>(c);
         } else {
