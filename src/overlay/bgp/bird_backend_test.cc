@@ -79,6 +79,12 @@ class Cluster {
       : prefix_("kb" + std::to_string(getpid()) + tag), underlay_(prefix_ + "-u") {}
   ~Cluster() {
     for (auto& n : nodes_) {
+      if (!n.backend && n.netlink) {  // a test dropped it: a fresh one stops the left bird
+        BirdOptions o;
+        o.state_dir = n.state_dir;
+        auto b = BirdBackend::Create(*n.netlink, o);
+        if (b.ok()) n.backend = std::move(*b);
+      }
       if (n.backend) (void)n.backend->Teardown();
       n.backend.reset();
       n.netlink.reset();
@@ -347,6 +353,35 @@ TEST(BirdBackendTest, ExternalPeerLearnsEveryPodCidr) {
   }
 }
 
+TEST(BirdBackendTest, RouteReflectorCarriesRoutesBetweenClients) {
+  std::string why;
+  if (!Ready(&why)) GTEST_SKIP() << why;
+  Cluster c("rr");
+  ASSERT_EQ(c.Setup(), "");
+  BirdOptions reflector;
+  reflector.bgp.route_reflector = true;
+  c.AddNode(1, reflector);
+  BirdOptions client;
+  client.bgp.reflectors = {"node1"};
+  c.AddNode(2, client);
+  c.AddNode(3, client);
+  for (auto& n : c.nodes()) ASSERT_TRUE(n.backend->Init(n.info).ok());
+  for (auto& n : c.nodes()) ASSERT_TRUE(n.backend->Sync(c.Others(n)).ok());
+  auto& n1 = c.nodes()[0];
+  auto& n2 = c.nodes()[1];
+  auto& n3 = c.nodes()[2];
+  EXPECT_TRUE(WaitFor([&] { return AllEstablished(*n1.backend, 2); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(AllEstablished(*n2.backend, 1));  // the clients talk to the reflector only
+  // Reflected routes keep the originating node as next hop.
+  EXPECT_TRUE(
+      WaitFor([&] { return HasRoute(n2, "10.244.3.0/24", "10.99.0.3"); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(
+      WaitFor([&] { return HasRoute(n3, "10.244.2.0/24", "10.99.0.2"); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(HasRoute(n1, "10.244.2.0/24", "10.99.0.2"));
+  EXPECT_TRUE(HasRoute(n3, "10.244.1.0/24", "10.99.0.1"));
+  EXPECT_EQ(Sh("ip netns exec " + n2.netns + " busybox ping -c1 -W2 -I 10.244.2.1 10.244.3.1"), "");
+}
+
 TEST(BirdBackendTest, KilledBirdIsRestartedAndSessionsComeBack) {
   std::string why;
   if (!Ready(&why)) GTEST_SKIP() << why;
@@ -413,6 +448,50 @@ TEST(BirdBackendTest, RestartedAgentAdoptsRunningBird) {
   EXPECT_TRUE(AllEstablished(*n1.backend, 1));
   EXPECT_EQ(since(), established_since) << "the session was restarted";
   EXPECT_TRUE(HasRoute(n1, "10.244.2.0/24", "10.99.0.2"));
+}
+
+TEST(BirdBackendTest, RoutesGoWithBirdAndTeardownCleansUpAfterACrash) {
+  std::string why;
+  if (!Ready(&why)) GTEST_SKIP() << why;
+  Cluster c("r");
+  ASSERT_EQ(c.Setup(), "");
+  for (int i = 1; i <= 3; ++i) c.AddNode(i);
+  for (auto& n : c.nodes()) ASSERT_TRUE(n.backend->Init(n.info).ok());
+  for (auto& n : c.nodes()) ASSERT_TRUE(n.backend->Sync(c.Others(n)).ok());
+  auto& n1 = c.nodes()[0];
+  auto& n2 = c.nodes()[1];
+  ASSERT_TRUE(WaitFor([&] { return HasRoute(n1, "10.244.3.0/24", "10.99.0.3"); },
+                      std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return HasRoute(n2, "10.244.1.0/24", "10.99.0.1"); },
+                      std::chrono::seconds(10)));
+  auto forget = [](TestNode& n) {  // the agent goes away; its bird stays
+    pid_t pid = n.backend->BirdPid();
+    n.backend.reset();
+    return pid;
+  };
+  // A clean bird shutdown (SIGTERM) removes the routes bird installed: BIRD's own doing.
+  pid_t pid2 = forget(n2);
+  ASSERT_EQ(::kill(pid2, SIGTERM), 0);
+  ASSERT_TRUE(*agent::process::WaitForExit(pid2, std::chrono::seconds(5)));
+  EXPECT_TRUE(BirdRoutes(n2).empty());
+  // A crashed bird (SIGKILL, no agent to restart it) leaves its routes behind...
+  pid_t pid1 = forget(n1);
+  ASSERT_EQ(::kill(pid1, SIGKILL), 0);
+  ASSERT_TRUE(*agent::process::WaitForExit(pid1, std::chrono::seconds(5)));
+  int status;
+  waitpid(pid1, &status, 0);
+  waitpid(pid2, &status, 0);
+  EXPECT_TRUE(HasRoute(n1, "10.244.3.0/24", "10.99.0.3"));
+  // ... which Teardown (without Init: the node leaves after the crash) removes.
+  BirdOptions o;
+  o.state_dir = n1.state_dir;
+  o.netns_path = "/run/netns/" + n1.netns;
+  auto b = BirdBackend::Create(*n1.netlink, o);
+  ASSERT_TRUE(b.ok());
+  n1.backend = std::move(*b);
+  ASSERT_TRUE(n1.backend->Teardown().ok());
+  EXPECT_TRUE(BirdRoutes(n1).empty());
+  EXPECT_FALSE(fs::exists(n1.state_dir));
 }
 
 TEST(BirdBackendTest, ErrorsCarryBirdsMessage) {
