@@ -9,6 +9,8 @@
 #include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "agent/cniexec/cniexec.h"
 #include "agent/node/host_info.h"
@@ -18,6 +20,7 @@
 #include "agent/runtime/runtime.h"
 #include "agent/server/server.h"
 #include "client/rest_client.h"
+#include "overlay/manager/manager.h"
 
 namespace knet::agent {
 namespace {
@@ -87,7 +90,38 @@ struct Agent::Parts {
   std::unique_ptr<node::NodeAgent> node;
   // The podCIDR callback runs on the node agent's thread, possibly before Start has stored `node`.
   std::atomic<node::NodeAgent*> node_ptr{nullptr};
+  std::unique_ptr<overlay::Manager> overlay;
+  std::string overlay_backend_name;
+  std::thread overlay_starter;
+
+  // The CNI config is written once both the podCIDR(s) and the pod MTU are known.
+  std::mutex cni_mu;
+  node::CniConfigOptions cni_config;
+  std::vector<std::string> pod_cidrs;
+  bool mtu_known = false;
+  void WriteCniConfig();
+
+  ~Parts() {
+    if (overlay) overlay->Stop();
+    if (overlay_starter.joinable()) overlay_starter.join();
+  }
 };
+
+void Agent::Parts::WriteCniConfig() {
+  std::lock_guard<std::mutex> l(cni_mu);
+  if (pod_cidrs.empty() || !mtu_known) return;
+  node::NodeAgent* n = node_ptr.load();
+  auto written = node::WriteCniConfig(cni_config, pod_cidrs);
+  if (!written.ok()) {
+    std::cerr << "knet agent: writing the CNI config: " << written.status().message() << "\n";
+    if (n) {
+      n->SetReady(false, "KubeletNotReady",
+                  "container runtime network not ready: " + written.status().message());
+    }
+    return;
+  }
+  if (n) n->SetReady(true, "KubeletReady", "knet agent is posting ready status");
+}
 
 Agent::Agent(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Agent::~Agent() { Stop(); }
@@ -96,6 +130,8 @@ uint16_t Agent::port() const { return parts_->server ? parts_->server->port() : 
 
 void Agent::Stop() {
   if (!parts_) return;
+  if (parts_->overlay) parts_->overlay->Stop();
+  if (parts_->overlay_starter.joinable()) parts_->overlay_starter.join();
   if (parts_->node) parts_->node->Stop();
   if (parts_->server) parts_->server->Stop();
   if (parts_->pods) parts_->pods->Stop();
@@ -164,34 +200,28 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
 
   auto host = node::CollectHostInfo({.version = o.version, .root_dir = o.root_dir});
   if (!host.ok()) return host.status();
+  Parts* p = parts.get();
   node::NodeAgentOptions no;
   no.node_name = o.node_name;
   no.client = parts->client.get();
   no.internal_ips = o.node_ips;
   no.agent_port = parts->server->port();
   no.host = *host;
-  Parts* p = parts.get();
-  node::CniConfigOptions cni_config = o.cni;
+  p->cni_config = o.cni;
   // Address reservations per agent, not host-local's shared /var/lib/cni/networks: several agents
   // on one machine (`knet cluster`) must not see, or garbage-collect, each other's.
-  if (cni_config.ipam_data_dir.empty()) cni_config.ipam_data_dir = o.root_dir + "/ipam";
-  no.on_pod_cidrs = [p, cni_config](const std::vector<std::string>& cidrs) {
-    auto written = node::WriteCniConfig(cni_config, cidrs);
-    if (!written.ok()) {
-      std::cerr << "knet agent: writing the CNI config: " << written.status().message() << "\n";
-      if (node::NodeAgent* n = p->node_ptr.load()) {
-        n->SetReady(false, "KubeletNotReady",
-                    "container runtime network not ready: " + written.status().message());
-      }
-      return;
+  if (p->cni_config.ipam_data_dir.empty()) p->cni_config.ipam_data_dir = o.root_dir + "/ipam";
+  p->mtu_known = o.backend == nullptr;  // else: the backend's pod MTU, once it is initialised
+  no.on_pod_cidrs = [p](const std::vector<std::string>& cidrs) {
+    {
+      std::lock_guard<std::mutex> l(p->cni_mu);
+      p->pod_cidrs = cidrs;
     }
-    if (node::NodeAgent* n = p->node_ptr.load()) {
-      n->SetReady(true, "KubeletReady", "knet agent is posting ready status");
-    }
+    p->WriteCniConfig();
   };
   // Until the podCIDR arrives there is no network config: not Ready, as the kubelet reports it
   // (from the first status post on, so the scheduler never sees a Ready node without a network).
-  if (!std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName)) {
+  if (!std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName) || o.backend) {
     no.initially_ready = false;
     no.initial_ready_reason = "KubeletNotReady";
     no.initial_ready_message =
@@ -202,9 +232,39 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
   if (!na.ok()) return base::Status(na.status().code(), "node: " + na.status().message());
   parts->node = std::move(*na);
   parts->node_ptr.store(parts->node.get());
-  // The podCIDR may have arrived (and the conflist been written) before node_ptr was set.
-  if (std::filesystem::exists(o.cni.conf_dir + "/" + node::kCniConfFileName)) {
-    parts->node->SetReady(true, "KubeletReady", "knet agent is posting ready status");
+  // The podCIDR may have arrived before node_ptr was set: write (and report Ready) now.
+  p->WriteCniConfig();
+  if (o.backend) {
+    overlay::ManagerOptions mo;
+    mo.client = p->client.get();
+    mo.node_name = o.node_name;
+    mo.backend = o.backend;
+    mo.cluster_cidrs = o.cluster_cidrs;
+    mo.masq = o.masq;
+    p->overlay = std::make_unique<overlay::Manager>(mo);
+    p->overlay_backend_name = o.backend->Name();
+    // Start waits for this node's podCIDR (node IPAM assigns it after registration), so it runs
+    // beside the pods; the CNI config follows with the backend's MTU.
+    p->overlay_starter = std::thread([p, user_mtu = o.cni.mtu] {
+      base::Status s = p->overlay->Start();
+      if (!s.ok()) {
+        if (s.code() != base::StatusCode::kCancelled) {
+          std::cerr << "knet agent: pod network (" << p->overlay_backend_name
+                    << "): " << s.message() << "\n";
+          if (node::NodeAgent* n = p->node_ptr.load()) {
+            n->SetReady(false, "KubeletNotReady",
+                        "container runtime network not ready: " + s.message());
+          }
+        }
+        return;
+      }
+      {
+        std::lock_guard<std::mutex> l(p->cni_mu);
+        if (user_mtu == 0) p->cni_config.mtu = p->overlay->PodMtu();
+        p->mtu_known = true;
+      }
+      p->WriteCniConfig();
+    });
   }
   RETURN_IF_ERROR(parts->pods->Start());
   return std::unique_ptr<Agent>(new Agent(std::move(parts)));

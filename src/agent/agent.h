@@ -7,8 +7,10 @@
 //   cniexec/  execs the CNI plugins of the conflist, as containerd does;
 //   pod/      the pod lifecycle (sandboxes, containers, probes, status, deletion);
 //   server/   the HTTPS endpoint the API server proxies `kubectl logs/exec` to.
-// The Node stays NotReady ("cni plugin not initialized") until its podCIDR has arrived and the
-// conflist is written, so the scheduler sends no pods before the agent can network them.
+//   overlay/  (with a backend) the routes to the other nodes' pods, fed from the Node objects.
+// The Node stays NotReady ("cni plugin not initialized") until its podCIDR has arrived, the
+// backend is initialised and the conflist (with the backend's pod MTU) is written, so the
+// scheduler sends no pods before the agent can network them.
 //
 //   agent::AgentOptions o;
 //   o.node_name = "n1";
@@ -24,7 +26,10 @@
 
 #include "agent/node/cni_config.h"
 #include "agent/pod/pod_files.h"
+#include "base/ip.h"
 #include "base/status.h"
+#include "overlay/masq/masq.h"
+#include "overlay/overlay.h"
 
 namespace knet::agent {
 
@@ -43,7 +48,13 @@ struct AgentOptions {
   std::vector<std::string> cni_bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
   pod::ClusterDns dns;
   std::string shim_path;  // "": knet-shim next to the running binary
-  std::string version;    // knet's version, for nodeInfo
+  // How pods reach pods on other nodes (vxlan, host-gw, bgp); nullptr: only pods on this node.
+  // Built by the caller (src/cmd) with the real kernel interfaces; must outlive the agent.
+  overlay::Backend* backend = nullptr;
+  // Pod traffic leaving `cluster_cidrs` is masqueraded through `masq` (nullptr: not at all).
+  overlay::masq::Masq* masq = nullptr;
+  std::vector<base::Cidr> cluster_cidrs;
+  std::string version;  // knet's version, for nodeInfo
   int pod_workers = 8;
 };
 

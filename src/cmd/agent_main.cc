@@ -7,6 +7,12 @@
 #include "agent/agent.h"
 #include "cmd/roles.h"
 #include "cmd/version.h"
+#include "kernel/netlink/linux_netlink.h"
+#include "kernel/nft/linux_nft.h"
+#include "overlay/bgp/bird_backend.h"
+#include "overlay/hostgw/hostgw.h"
+#include "overlay/masq/masq.h"
+#include "overlay/vxlan/vxlan.h"
 
 namespace knet::cmd {
 namespace {
@@ -30,7 +36,80 @@ struct AgentFlags {
   std::string node_ips;
   std::string cni_bin_dir;
   std::string cluster_dns;
+  std::string backend = "vxlan";
+  std::string iface;
+  uint32_t vni = 1;
+  uint16_t vxlan_port = 8472;
+  bool direct_routing = false;
+  std::string cluster_cidr = "10.244.0.0/16";
+  bool no_masquerade = false;
+  overlay::bgp::BgpSettings bgp;
+  std::vector<std::string> bgp_peers;  // IP:AS[:password]
 };
+
+// The kernel interfaces and the backend the agent runs with (only src/cmd builds real ones).
+struct Network {
+  std::unique_ptr<kernel::netlink::LinuxNetlink> netlink;
+  std::unique_ptr<kernel::nft::LinuxNftables> nft;
+  std::unique_ptr<overlay::Backend> backend;
+  std::unique_ptr<overlay::masq::Masq> masq;
+};
+
+base::StatusOr<Network> MakeNetwork(AgentFlags& f) {
+  Network n;
+  if (f.backend == "none") return n;
+  ASSIGN_OR_RETURN(n.netlink, kernel::netlink::LinuxNetlink::Open());
+  if (f.backend == "vxlan") {
+    overlay::vxlan::VxlanOptions vo;
+    vo.netlink = n.netlink.get();
+    vo.vni = f.vni;
+    vo.port = f.vxlan_port;
+    vo.underlay_interface = f.iface;
+    vo.direct_routing = f.direct_routing;
+    ASSIGN_OR_RETURN(n.backend, overlay::vxlan::VxlanBackend::Create(vo));
+  } else if (f.backend == "host-gw") {
+    overlay::hostgw::HostGwOptions ho;
+    ho.netlink = n.netlink.get();
+    ho.underlay_interface = f.iface;
+    ASSIGN_OR_RETURN(n.backend, overlay::hostgw::HostGwBackend::Create(ho));
+  } else if (f.backend == "bgp") {
+    for (const std::string& peer : f.bgp_peers) {
+      std::vector<std::string> parts = SplitList(peer, ':');
+      if (parts.size() < 2 || parts.size() > 3) {
+        return base::InvalidArgumentError("--bgp-peer \"" + peer + "\": want IP:AS[:password]");
+      }
+      overlay::bgp::ExternalPeer p;
+      p.ip = parts[0];
+      try {
+        p.as_number = static_cast<uint32_t>(std::stoul(parts[1]));
+      } catch (const std::exception&) {
+        return base::InvalidArgumentError("--bgp-peer \"" + peer + "\": AS \"" + parts[1] +
+                                          "\" is not a number");
+      }
+      if (parts.size() == 3) p.password = parts[2];
+      f.bgp.external_peers.push_back(p);
+    }
+    overlay::bgp::BirdOptions bo;
+    bo.state_dir = f.opts.root_dir + "/bird";
+    bo.bgp = f.bgp;
+    ASSIGN_OR_RETURN(n.backend, overlay::bgp::BirdBackend::Create(*n.netlink, bo));
+  } else {
+    return base::InvalidArgumentError("--backend must be vxlan, host-gw, bgp or none, not \"" +
+                                      f.backend + "\"");
+  }
+  if (!f.no_masquerade && !f.cluster_cidr.empty()) {
+    for (const std::string& c : SplitList(f.cluster_cidr, ',')) {
+      auto cidr = base::Cidr::Parse(c);
+      if (!cidr.ok()) {
+        return base::InvalidArgumentError("--cluster-cidr " + c + ": " + cidr.status().message());
+      }
+      f.opts.cluster_cidrs.push_back(*cidr);
+    }
+    ASSIGN_OR_RETURN(n.nft, kernel::nft::LinuxNftables::Open());
+    n.masq = std::make_unique<overlay::masq::Masq>(n.nft.get());
+  }
+  return n;
+}
 
 int RunAgent(AgentFlags& f) {
   f.opts.node_ips = SplitList(f.node_ips, ',');
@@ -43,6 +122,14 @@ int RunAgent(AgentFlags& f) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  auto network = MakeNetwork(f);
+  if (!network.ok()) {
+    std::cerr << "knet agent: --backend " << f.backend << ": " << network.status().message()
+              << "\n";
+    return 1;
+  }
+  f.opts.backend = network->backend.get();
+  f.opts.masq = network->masq.get();
   auto a = agent::Agent::Start(f.opts);
   if (!a.ok()) {
     std::cerr << "knet agent: " << a.status().message() << "\n";
@@ -100,6 +187,33 @@ void RegisterAgent(CLI::App& app) {
   cmd->add_option("--cluster-domain", o.dns.domain, "The cluster's DNS domain")
       ->capture_default_str();
   cmd->add_option("--shim", o.shim_path, "The knet-shim binary (default: next to knet)");
+  cmd->add_option("--backend", f->backend,
+                  "How pods reach pods on other nodes: vxlan (flannel's), host-gw, bgp (Calico's, "
+                  "with BIRD) or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"vxlan", "host-gw", "bgp", "none"}));
+  cmd->add_option("--iface", f->iface,
+                  "The underlay interface (default: the one holding the node's InternalIP)");
+  cmd->add_option("--vxlan-vni", f->vni, "VXLAN network identifier")->capture_default_str();
+  cmd->add_option("--vxlan-port", f->vxlan_port, "VXLAN UDP port")->capture_default_str();
+  cmd->add_flag("--direct-routing", f->direct_routing,
+                "vxlan: plain routes to nodes on the same L2 segment (flannel's DirectRouting)");
+  cmd->add_option("--cluster-cidr", f->cluster_cidr,
+                  "Pod network(s), comma-separated: pod traffic leaving them is masqueraded")
+      ->capture_default_str();
+  cmd->add_flag("--no-masquerade", f->no_masquerade,
+                "Do not masquerade pod traffic leaving the cluster CIDR");
+  cmd->add_option("--bgp-as", f->bgp.as_number, "bgp: this cluster's AS number")
+      ->capture_default_str();
+  cmd->add_flag("--bgp-no-mesh{false}", f->bgp.mesh,
+                "bgp: no node-to-node full mesh (use route reflectors)");
+  cmd->add_flag("--bgp-route-reflector", f->bgp.route_reflector,
+                "bgp: this node is a route reflector for the others");
+  cmd->add_option("--bgp-reflectors", f->bgp.reflectors,
+                  "bgp: route reflectors (node names or IPs) to peer with instead of the mesh")
+      ->delimiter(',');
+  cmd->add_option("--bgp-peer", f->bgp_peers,
+                  "bgp: an external peer (a top-of-rack router) as IP:AS[:password]; repeatable");
   cmd->add_option("--pod-workers", o.pod_workers, "Pods synced in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
