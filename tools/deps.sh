@@ -13,6 +13,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   etcd-server iproute2 python3-kubernetes python3-yaml containernetworking-plugins iptables podman runc busybox-static bird2
+  iperf3 iputils-ping
 )
 
 missing=()
