@@ -48,6 +48,9 @@ base::Status Underlay::CreateNode(const std::string& ns_name, const std::string&
   if (base::Status s = host_.CreateVeth(
           {.name = host_veth, .peer_name = std::string(kNodeInterface), .peer_netns_fd = ns->fd()});
       !s.ok()) {
+    // Nothing of the node exists but its namespace: remove that, so a failure here (AlreadyExists
+    // for a veth name in use, above all) leaves nothing for the caller to undo.
+    (void)netns::Delete(ns_name);
     return ctx(s);
   }
   auto port = host_.GetLink(host_veth);

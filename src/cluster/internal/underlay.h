@@ -38,6 +38,7 @@ class Underlay {
 
   // Creates node namespace `netns`, the veth `host_veth` (on `bridge`) <-> eth0 (in the node),
   // eth0's address `ip`/`prefix_len`, lo and eth0 up, and the default route via `gateway`.
+  // AlreadyExists (the namespace or the veth name is taken) leaves nothing behind.
   base::Status CreateNode(const std::string& netns, const std::string& host_veth,
                           const std::string& bridge, const base::IPAddress& ip, int prefix_len,
                           const base::IPAddress& gateway);
