@@ -4,7 +4,7 @@
 // BGP daemon Calico uses). Each node runs its own bird, configured by the agent: an iBGP full mesh
 // among the nodes by default (or route reflectors), optional external peers such as a top-of-rack
 // router. Every node announces its podCIDRs; bird installs the routes it learns into the kernel
-// (`<podCIDR> via <node InternalIP> proto bird metric 32`) and removes them when they are
+// (`<podCIDR> via <node InternalIP> proto bird metric 212`) and removes them when they are
 // withdrawn. See bird_config.h for the generated configuration.
 //
 //   BirdOptions o;
@@ -20,6 +20,8 @@
 // bird running (a restarted agent adopts it, so sessions and routes survive an agent restart);
 // Teardown() stops it. Not thread-safe (the overlay Manager calls it from one thread).
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <map>

@@ -13,7 +13,7 @@
 //  - protocol static `knet_pods`: a blackhole route per IPv4 podCIDR of this node. It lives only in
 //    BIRD and is announced over BGP; the kernel export filter rejects it (and anything inside this
 //    node's podCIDRs), so the node's real bridge route is never replaced.
-//  - protocol kernel `knet_kernel`: installs BGP-learned routes only, with `metric 32` and proto
+//  - protocol kernel `knet_kernel`: installs BGP-learned routes only, with `metric 212` and proto
 //    bird (RTPROT_BIRD, 12), `merge paths on` (ECMP). BIRD removes them when a route is withdrawn
 //    and on a clean shutdown.
 //  - one `protocol bgp` per peer, named as Calico does: Mesh_<ip> (full mesh; the side with the
@@ -38,9 +38,11 @@ namespace knet::overlay::bgp {
 
 // Calico's default AS number (a private one, RFC 6996).
 inline constexpr uint32_t kDefaultAsNumber = 64512;
-// The kernel metric of the routes BIRD installs (BIRD's own default, made explicit: a dedicated
-// metric never clashes with the kernel's connected routes).
-inline constexpr uint32_t kKernelMetric = 32;
+// The kernel metric of the routes knet's bird installs. BIRD owns (prunes at start, removes at
+// exit) the routes with proto bird and its configured metric, so knet uses its own value rather
+// than BIRD's default 32: a system BIRD on the same host keeps its routes, and ours never clash
+// with the kernel's connected routes either.
+inline constexpr uint32_t kKernelMetric = 212;
 // RTPROT_BIRD: the `proto` of routes BIRD installs.
 inline constexpr uint8_t kRouteProtocolBird = 12;
 

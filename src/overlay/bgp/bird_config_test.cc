@@ -84,7 +84,7 @@ protocol kernel knet_kernel {
     export filter knet_kernel_export;
   };
   merge paths on;
-  metric 32;
+  metric 212;
   scan time 10;
 }
 
