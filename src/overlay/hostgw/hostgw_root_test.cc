@@ -1,0 +1,93 @@
+// Root tests: HostGwBackend on the real kernel, two node namespaces on a test underlay bridge
+// (overlay/vxlan/internal/two_nodes.h), traffic between pod addresses routed via the nodes.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gtest/gtest.h"
+#include "overlay/hostgw/hostgw.h"
+#include "overlay/vxlan/internal/two_nodes.h"
+
+namespace knet::overlay::hostgw {
+namespace {
+
+namespace nl = kernel::netlink;
+
+class HostGwRootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces (label: root)";
+    base::Status s = env_.SetUp();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    for (int i = 0; i < 2; ++i) {
+      auto b = HostGwBackend::Create({.netlink = &env_.nl(i)});
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      backends_[i] = std::move(*b);
+      auto a = backends_[i]->Init(testing::TwoNodes::Info(i));
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+    }
+  }
+  // Our routes on node i.
+  std::vector<nl::Route> Ours(int i) {
+    auto all = env_.nl(i).ListRoutes(AF_INET);
+    EXPECT_TRUE(all.ok()) << all.status().ToString();
+    std::vector<nl::Route> out;
+    if (!all.ok()) return out;
+    for (const nl::Route& r : *all) {
+      if (r.protocol == kRouteProtocol) out.push_back(r);
+    }
+    return out;
+  }
+
+  testing::TwoNodes env_;
+  std::unique_ptr<HostGwBackend> backends_[2];
+};
+
+TEST_F(HostGwRootTest, PodsReachEachOtherViaTheNodes) {
+  EXPECT_EQ(backends_[0]->PodMtu(), 1500u);
+  EXPECT_FALSE(env_.Probe(0, 1, 200).ok());
+  ASSERT_TRUE(backends_[0]->Sync({testing::TwoNodes::Info(1)}).ok());
+  ASSERT_TRUE(backends_[1]->Sync({testing::TwoNodes::Info(0)}).ok());
+  auto routes = Ours(0);
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].dst.ToString(), "10.244.2.0/24");
+  EXPECT_EQ(routes[0].gateway, testing::TwoNodes::NodeIp(1));
+  EXPECT_EQ(routes[0].link_index, env_.nl(0).GetLink("eth0")->index);
+  base::Status ping = env_.Probe(0, 1);
+  EXPECT_TRUE(ping.ok()) << ping.ToString();
+  auto tcp = env_.TcpPair(0, 1);
+  ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
+  EXPECT_TRUE(testing::TwoNodes::Echo(tcp->first, tcp->second, "hello via host-gw").ok());
+
+  // A restart: the first Sync replaces in place; the connection survives.
+  auto restarted = HostGwBackend::Create({.netlink = &env_.nl(0)});
+  ASSERT_TRUE(restarted.ok());
+  ASSERT_TRUE((*restarted)->Init(testing::TwoNodes::Info(0)).ok());
+  ASSERT_TRUE((*restarted)->Sync({testing::TwoNodes::Info(1)}).ok());
+  EXPECT_TRUE(testing::TwoNodes::Echo(tcp->second, tcp->first, "after the restart").ok());
+  close(tcp->first);
+  close(tcp->second);
+
+  // Node 1 leaves.
+  ASSERT_TRUE((*restarted)->Sync({}).ok());
+  EXPECT_TRUE(Ours(0).empty());
+  EXPECT_FALSE(env_.Probe(0, 1, 200).ok());
+}
+
+TEST_F(HostGwRootTest, NodeOffTheSegmentGetsNoRoute) {
+  NodeInfo far = testing::TwoNodes::Info(1);
+  far.name = "far";
+  far.internal_ips = {"10.99.0.5"};
+  far.pod_cidrs = {"10.244.50.0/24"};
+  base::Status s = backends_[0]->Sync({far, testing::TwoNodes::Info(1)});
+  EXPECT_EQ(s.code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("node far"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("one L2 segment"), std::string::npos) << s.message();
+  auto routes = Ours(0);
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].dst.ToString(), "10.244.2.0/24");
+  ASSERT_TRUE(backends_[0]->Teardown().ok());
+  EXPECT_TRUE(Ours(0).empty());
+}
+
+}  // namespace
+}  // namespace knet::overlay::hostgw
