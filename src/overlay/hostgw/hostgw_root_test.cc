@@ -54,6 +54,8 @@ TEST_F(HostGwRootTest, PodsReachEachOtherViaTheNodes) {
   EXPECT_EQ(routes[0].link_index, env_.nl(0).GetLink("eth0")->index);
   base::Status ping = env_.Probe(0, 1);
   EXPECT_TRUE(ping.ok()) << ping.ToString();
+  base::Status udp = env_.Udp(1, 0, "udp via host-gw");
+  EXPECT_TRUE(udp.ok()) << udp.ToString();
   auto tcp = env_.TcpPair(0, 1);
   ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
   EXPECT_TRUE(testing::TwoNodes::Echo(tcp->first, tcp->second, "hello via host-gw").ok());

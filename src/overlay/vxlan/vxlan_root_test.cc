@@ -82,6 +82,8 @@ TEST_F(VxlanRootTest, PodsReachEachOtherOverVxlan) {
   EXPECT_EQ(c.fdb, 1u);
   base::Status ping = env_.Probe(0, 1);
   EXPECT_TRUE(ping.ok()) << ping.ToString();
+  base::Status udp = env_.Udp(1, 0, "udp over vxlan");
+  EXPECT_TRUE(udp.ok()) << udp.ToString();
   auto tcp = env_.TcpPair(0, 1);
   ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
   auto [client, server] = *tcp;

@@ -181,6 +181,55 @@ class TwoNodes {
     return std::make_pair(client, server);
   }
 
+  // One UDP datagram from pod i to pod j, received within a second.
+  base::Status Udp(int i, int j, const std::string& msg) {
+    int rx = -1, tx = -1;
+    RETURN_IF_ERROR(kernel::netns::RunIn(ns_[j], [&]() -> base::Status {
+      rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (rx < 0) return base::ErrnoError(errno, "socket");
+      sockaddr_storage a{};
+      socklen_t len = PodIp(j).ToSockaddr(0, &a);
+      if (bind(rx, reinterpret_cast<sockaddr*>(&a), len) != 0)
+        return base::ErrnoError(errno, "bind");
+      return base::OkStatus();
+    }));
+    Fd rguard{rx};
+    sockaddr_in bound{};
+    socklen_t blen = sizeof(bound);
+    getsockname(rx, reinterpret_cast<sockaddr*>(&bound), &blen);
+    RETURN_IF_ERROR(kernel::netns::RunIn(ns_[i], [&]() -> base::Status {
+      tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      return tx < 0 ? base::ErrnoError(errno, "socket") : base::OkStatus();
+    }));
+    Fd tguard{tx};
+    sockaddr_storage src{}, dst{};
+    socklen_t len = PodIp(i).ToSockaddr(0, &src);
+    if (bind(tx, reinterpret_cast<sockaddr*>(&src), len) != 0)
+      return base::ErrnoError(errno, "bind");
+    len = PodIp(j).ToSockaddr(ntohs(bound.sin_port), &dst);
+    timeval tv{.tv_sec = 0, .tv_usec = 100 * 1000};
+    setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      if (sendto(tx, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&dst), len) < 0) {
+        return base::ErrnoError(errno, "sendto " + PodIp(j).ToString());
+      }
+      char buf[1500];
+      sockaddr_in from{};
+      socklen_t flen = sizeof(from);
+      ssize_t n = recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+      if (n < 0) continue;
+      if (std::string(buf, static_cast<size_t>(n)) != msg)
+        return base::DataLossError("udp payload");
+      // No NAT between pods: the sender's own pod address arrives.
+      if (base::IPAddress::FromInAddr(from.sin_addr) != PodIp(i)) {
+        return base::DataLossError("udp source " +
+                                   base::IPAddress::FromInAddr(from.sin_addr).ToString());
+      }
+      return base::OkStatus();
+    }
+    return base::DeadlineExceededError("no UDP datagram reached " + PodIp(j).ToString());
+  }
+
   // Sends `msg` over `from` and reads it on `to`.
   static base::Status Echo(int from, int to, const std::string& msg) {
     if (send(from, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
