@@ -12,7 +12,7 @@ build: deps                 ## release build of knet and knet-cni
 	cmake --preset release >/dev/null
 	cmake --build --preset release
 
-up: build                   ## the main job: knet server (API + controllers) on loopback, driven by kubectl
+up: build                   ## the main job: a 3-node knet cluster (knet cluster up) with the demo app
 	KNET=$(KNET) tools/demo.sh
 
 test: deps check-format unit check-headers fuzz   ## every test, as CI runs it
