@@ -230,6 +230,46 @@ class ClusterTest(unittest.TestCase):
         # Idempotent.
         self.assertIn("nothing to remove", c.down().stdout)
 
+    def test_each_backend_connects_pods_across_nodes(self):
+        agent_help = subprocess.run([knet_bin(), "agent", "--help"], capture_output=True,
+                                    text=True).stdout
+        if "--backend" not in agent_help:
+            self.skipTest("this knet agent has no --backend")
+        if not shutil.which("ping"):
+            self.skipTest("ping is not installed")
+        for backend in ("vxlan", "host-gw", "bgp"):
+            if backend == "bgp" and not shutil.which("bird", path="/usr/sbin:/usr/bin:/sbin"):
+                continue
+            with self.subTest(backend=backend):
+                c = Cluster(self, backend.replace("-", "")[:2], nodes=2,
+                            extra=["--backend", backend])
+                try:
+                    self.assertIn("backend " + backend, c.up().stdout)
+                    self.assertEqual(c.manifest["backend"], backend)
+                    for node in ("node-1", "node-2"):
+                        c.kubectl("apply", "-f", "-",
+                                  input=POD_YAML % {"name": "p-" + node, "node": node})
+                    for node in ("node-1", "node-2"):
+                        c.kubectl("wait", "--for=condition=Ready", "pod/p-" + node,
+                                  "--timeout=60s")
+                    ip2 = c.kubectl("get", "pod", "p-node-2", "-o",
+                                    "jsonpath={.status.podIP}").stdout
+                    # Routes appear as the backends see the other Node: retry briefly.
+                    deadline, p = time.time() + 20, None
+                    while time.time() < deadline:
+                        p = c.kubectl("exec", "p-node-1", "--", "ping", "-c", "1", "-W", "1", ip2,
+                                      check=False)
+                        if p.returncode == 0:
+                            break
+                        time.sleep(0.5)
+                    self.assertEqual(p.returncode, 0, "%s: ping %s from node-1's pod: %s%s"
+                                     % (backend, ip2, p.stdout, p.stderr))
+                    m = c.manifest
+                    c.down()
+                    c.assert_nothing_left(m)
+                finally:
+                    c.cleanup()
+
     def test_two_clusters_side_by_side(self):
         a, b = self.make("x"), self.make("y")
         a.up()
