@@ -107,7 +107,10 @@ Status Manager::InitBackend(const NodeInfo& self) {
 
 Status Manager::Publish() {
   std::optional<api::Node> node = nodes_.Get("", options_.node_name);
-  if (node) {
+  // Deleted (e.g. the node is being removed): nothing to patch; when the agent registers it again
+  // the informer's add brings us back here.
+  if (!node) return base::OkStatus();
+  {
     bool current = true;
     for (const auto& [k, v] : annotations_) {
       auto it = node->metadata.annotations.find(k);

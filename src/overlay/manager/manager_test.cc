@@ -205,6 +205,10 @@ TEST_F(ManagerTest, RepublishesLostAnnotationsAndReinitsOnChange) {
     auto inits = backend_.inits();
     return inits.size() == 2 && inits[1].internal_ips == std::vector<std::string>{"192.0.2.77"};
   }));
+  // The Node is deleted and registered again (without annotations): they are published again.
+  ASSERT_TRUE(client_->Delete<api::Node>("", "n1").ok());
+  CreateNode("n1");
+  EXPECT_TRUE(Eventually([&] { return Annotation("n1", "knet.io/vtep-mac") == backend_.mac_; }));
 }
 
 TEST_F(ManagerTest, MasqueradeTableApplied) {
