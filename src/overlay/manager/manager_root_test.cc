@@ -20,7 +20,7 @@ namespace {
 
 namespace nl = kernel::netlink;
 
-class ManagerRootTest : public controllers::testing::ControllerTest {
+class OverlayManagerRootTest : public controllers::testing::ControllerTest {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces (label: root)";
@@ -80,7 +80,7 @@ class ManagerRootTest : public controllers::testing::ControllerTest {
   std::unique_ptr<Manager> managers_[2];
 };
 
-TEST_F(ManagerRootTest, VxlanNodesFindEachOtherThroughTheApi) {
+TEST_F(OverlayManagerRootTest, VxlanNodesFindEachOtherThroughTheApi) {
   StartManagers([](nl::Netlink& netlink) -> std::unique_ptr<Backend> {
     auto b = vxlan::VxlanBackend::Create({.netlink = &netlink});
     return b.ok() ? std::move(*b) : nullptr;
@@ -98,7 +98,7 @@ TEST_F(ManagerRootTest, VxlanNodesFindEachOtherThroughTheApi) {
   EXPECT_FALSE(env_.Probe(0, 1, 200).ok());
 }
 
-TEST_F(ManagerRootTest, HostGwNodesFindEachOtherThroughTheApi) {
+TEST_F(OverlayManagerRootTest, HostGwNodesFindEachOtherThroughTheApi) {
   StartManagers([](nl::Netlink& netlink) -> std::unique_ptr<Backend> {
     auto b = hostgw::HostGwBackend::Create({.netlink = &netlink});
     return b.ok() ? std::move(*b) : nullptr;

@@ -68,7 +68,7 @@ class FakeBackend final : public Backend {
   int failures_ = 0;
 };
 
-class ManagerTest : public controllers::testing::ControllerTest {
+class OverlayManagerTest : public controllers::testing::ControllerTest {
  protected:
   ManagerOptions Options() {
     return {.client = client_.get(),
@@ -107,7 +107,7 @@ class ManagerTest : public controllers::testing::ControllerTest {
   FakeBackend backend_;
 };
 
-TEST_F(ManagerTest, WaitsForPodCidrThenInitsPublishesAndSyncs) {
+TEST_F(OverlayManagerTest, WaitsForPodCidrThenInitsPublishesAndSyncs) {
   CreateNode("n1");
   Manager manager(Options());
   auto started = std::async(std::launch::async, [&] { return manager.Start(); });
@@ -163,7 +163,7 @@ TEST_F(ManagerTest, WaitsForPodCidrThenInitsPublishesAndSyncs) {
   EXPECT_EQ(Annotation("n1", "knet.io/vtep-mac"), backend_.mac_);
 }
 
-TEST_F(ManagerTest, FailedSyncIsRetriedWithBackoff) {
+TEST_F(OverlayManagerTest, FailedSyncIsRetriedWithBackoff) {
   CreateNode("n1");
   SetPodCidr("n1", "10.244.1.0/24");
   CreateNode("n2");
@@ -181,7 +181,7 @@ TEST_F(ManagerTest, FailedSyncIsRetriedWithBackoff) {
   EXPECT_EQ(backend_.LastOk(), "n2=10.244.2.0/24");
 }
 
-TEST_F(ManagerTest, RepublishesLostAnnotationsAndReinitsOnChange) {
+TEST_F(OverlayManagerTest, RepublishesLostAnnotationsAndReinitsOnChange) {
   CreateNode("n1");
   SetPodCidr("n1", "10.244.1.0/24");
   Manager manager(Options());
@@ -211,7 +211,7 @@ TEST_F(ManagerTest, RepublishesLostAnnotationsAndReinitsOnChange) {
   EXPECT_TRUE(Eventually([&] { return Annotation("n1", "knet.io/vtep-mac") == backend_.mac_; }));
 }
 
-TEST_F(ManagerTest, MasqueradeTableApplied) {
+TEST_F(OverlayManagerTest, MasqueradeTableApplied) {
   CreateNode("n1");
   SetPodCidr("n1", "10.244.1.0/24");
   kernel::nft::FakeNftables nft;
@@ -226,7 +226,7 @@ TEST_F(ManagerTest, MasqueradeTableApplied) {
   EXPECT_NE(nft.Dump().find("ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16"), std::string::npos);
 }
 
-TEST_F(ManagerTest, StartTimesOutOrIsCancelled) {
+TEST_F(OverlayManagerTest, StartTimesOutOrIsCancelled) {
   CreateNode("n1");  // never gets a podCIDR
   ManagerOptions o = Options();
   o.start_timeout = std::chrono::milliseconds(300);

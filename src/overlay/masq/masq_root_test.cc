@@ -28,7 +28,7 @@ std::string Shell(const std::string& cmd) {
   return out;
 }
 
-class MasqRootTest : public ::testing::Test {
+class PodMasqRootTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces (label: root)";
@@ -57,7 +57,7 @@ class MasqRootTest : public ::testing::Test {
   std::unique_ptr<kernel::nft::LinuxNftables> nft_;
 };
 
-TEST_F(MasqRootTest, TablesInTheKernel) {
+TEST_F(PodMasqRootTest, TablesInTheKernel) {
   Masq masq(nft_.get());
   ASSERT_TRUE(masq.Apply({Net("10.244.0.0/16"), Net("fd00:10:244::/56")}).ok());
   // Again: the table is replaced in one transaction, not duplicated.

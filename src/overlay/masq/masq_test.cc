@@ -12,7 +12,7 @@ namespace nft = kernel::nft;
 
 base::Cidr Net(const char* s) { return *base::Cidr::Parse(s); }
 
-TEST(MasqTest, RendersOneRulePerClusterCidr) {
+TEST(PodMasqTest, RendersOneRulePerClusterCidr) {
   nft::FakeNftables fake;
   Masq masq(&fake);
   ASSERT_TRUE(masq.Apply({Net("10.244.0.0/16")}).ok());
@@ -29,7 +29,7 @@ TEST(MasqTest, RendersOneRulePerClusterCidr) {
   EXPECT_EQ((*rules)[0].comment, "knet: masquerade pod traffic leaving 10.244.0.0/16");
 }
 
-TEST(MasqTest, ApplyIsIdempotentAndReplacesTheTable) {
+TEST(PodMasqTest, ApplyIsIdempotentAndReplacesTheTable) {
   nft::FakeNftables fake;
   Masq masq(&fake);
   ASSERT_TRUE(masq.Apply({Net("10.244.0.0/16")}).ok());
@@ -66,7 +66,7 @@ TEST(MasqTest, ApplyIsIdempotentAndReplacesTheTable) {
   ASSERT_TRUE(masq.Teardown().ok());
 }
 
-TEST(MasqTest, AFailedApplyChangesNothing) {
+TEST(PodMasqTest, AFailedApplyChangesNothing) {
   nft::FakeNftables fake;
   Masq masq(&fake);
   ASSERT_TRUE(masq.Apply({Net("10.244.0.0/16")}).ok());
