@@ -52,7 +52,7 @@ struct Env {
 struct UpOptions {
   std::string name = "knet";
   int nodes = 3;
-  std::string backend = "vxlan";  // vxlan | host-gw | bgp
+  std::string backend = "vxlan";  // vxlan | host-gw | bgp | none (knet agent --backend)
   std::string store = "sqlite";   // sqlite | etcd
   std::string state_dir;          // default /var/lib/knet/clusters/<name>
   std::string kubeconfig_out;     // default <state-dir>/kubeconfig

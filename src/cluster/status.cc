@@ -41,8 +41,7 @@ base::Status PrintStatus(const std::string& name, const std::string& flag, const
   out << "cluster " << m.name << (m.complete ? "" : " (incomplete: `up` did not finish)")
       << "\n  state dir   " << m.state_dir << "\n  underlay    " << m.bridge << " "
       << m.underlay_cidr << "\n  API server  " << m.api_server << "\n  kubeconfig  " << m.kubeconfig
-      << "\n  backend     " << (m.backend.empty() ? "none" : m.backend) << "\n  store       "
-      << m.store << "\n\n";
+      << "\n  backend     " << m.backend << "\n  store       " << m.store << "\n\n";
   out << std::left << std::setw(12) << "PROCESS" << std::setw(8) << "ROLE" << std::setw(10) << "PID"
       << "STATE\n";
   std::map<std::string, bool> agent_running;

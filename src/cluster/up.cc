@@ -9,7 +9,6 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/process/process.h"
 #include "api/node.h"
 #include "base/ip.h"
 #include "client/rest_client.h"
@@ -44,8 +43,8 @@ base::Status CheckOptions(const UpOptions& o) {
     return base::InvalidArgumentError("--nodes must be between 1 and " +
                                       std::to_string(internal::kMaxNodes));
   }
-  if (o.backend != "vxlan" && o.backend != "host-gw" && o.backend != "bgp") {
-    return base::InvalidArgumentError("--backend must be vxlan, host-gw or bgp, not \"" +
+  if (o.backend != "vxlan" && o.backend != "host-gw" && o.backend != "bgp" && o.backend != "none") {
+    return base::InvalidArgumentError("--backend must be vxlan, host-gw, bgp or none, not \"" +
                                       o.backend + "\"");
   }
   if (o.store != "sqlite" && o.store != "etcd") {
@@ -61,14 +60,6 @@ base::Status CheckOptions(const UpOptions& o) {
     RETURN_IF_ERROR(internal::CheckUnderlay(*u, o.nodes));
   }
   return base::OkStatus();
-}
-
-// Whether `knet agent` takes --backend (it does once the overlay backends are wired).
-bool AgentHasBackendFlag(const std::string& knet) {
-  agent::process::SpawnOptions o;
-  o.argv = {knet, "agent", "--help"};
-  auto r = agent::process::Run(o, "", 10s);
-  return r.ok() && (r->out + r->err).find("--backend") != std::string::npos;
 }
 
 class Builder {
@@ -220,21 +211,15 @@ class Builder {
   }
 
   base::Status StartAgents() {
-    bool backend = AgentHasBackendFlag(env_.knet_binary);
-    m_.backend = backend ? o_.backend : "";
-    if (!backend) {
-      out_
-          << "note: this knet agent has no --backend yet: pods reach pods on their own node only\n";
-    }
+    m_.backend = o_.backend;
+    RETURN_IF_ERROR(internal::SaveManifest(m_));
     for (const NodeRecord& n : m_.nodes) {
       std::vector<std::string> argv = {
           env_.knet_binary,    "agent",      "--node",   n.name,           "--kubeconfig",
           m_.admin_kubeconfig, "--root-dir", n.root_dir, "--cni-conf-dir", n.root_dir + "/net.d",
           "--node-ip",         n.ip};
-      if (backend) {
-        argv.push_back("--backend");
-        argv.push_back(o_.backend);
-      }
+      argv.push_back("--backend");
+      argv.push_back(o_.backend);
       argv.insert(argv.end(), o_.agent_args.begin(), o_.agent_args.end());
       out_ << n.name << ": agent ..." << std::flush;
       ASSIGN_OR_RETURN(ProcessRecord p,
@@ -296,7 +281,7 @@ class Builder {
 
   void PrintSummary() {
     out_ << "\ncluster " << m_.name << " is up: " << m_.nodes.size() << " node(s), backend "
-         << (m_.backend.empty() ? "none (same-node pods only)" : m_.backend) << ", store "
+         << (m_.backend == "none" ? "none (same-node pods only)" : m_.backend) << ", store "
          << m_.store << "\n\n";
     int ns_width = 12;
     for (const NodeRecord& r : m_.nodes) {

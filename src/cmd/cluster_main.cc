@@ -76,9 +76,10 @@ void RegisterCluster(CLI::App& app) {
 
   auto* up = cmd->add_subcommand("up", "Create a cluster and wait until every node is Ready");
   up->add_option("--nodes", f->up.nodes, "How many nodes")->capture_default_str();
-  up->add_option("--backend", f->up.backend, "Cross-node pod network: vxlan, host-gw or bgp")
+  up->add_option("--backend", f->up.backend,
+                 "Cross-node pod network: vxlan, host-gw, bgp or none (same-node pods only)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"vxlan", "host-gw", "bgp"}));
+      ->check(CLI::IsMember({"vxlan", "host-gw", "bgp", "none"}));
   up->add_option("--store", f->up.store, "sqlite (one file) or etcd (3 local members)")
       ->capture_default_str()
       ->check(CLI::IsMember({"sqlite", "etcd"}));

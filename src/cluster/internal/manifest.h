@@ -41,7 +41,7 @@ struct NodeRecord {
 struct Manifest {
   std::string name;
   std::string state_dir;
-  std::string backend;  // what the agents were asked to run ("" if the agent had no --backend)
+  std::string backend;  // the agents' --backend
   std::string store;    // "sqlite" or "etcd"
   std::string underlay_cidr;
   std::string gateway;  // the bridge's address (.1), where the API server listens
