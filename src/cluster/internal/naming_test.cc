@@ -9,7 +9,7 @@ namespace {
 
 base::Cidr C(const char* s) { return *base::Cidr::Parse(s); }
 
-TEST(NamingTest, ValidatesClusterNames) {
+TEST(ClusterNamingTest, ValidatesClusterNames) {
   for (const char* ok : {"knet", "a", "dev-2", "abcdefghijklmnopqrstuvwxyz012345"}) {
     EXPECT_TRUE(ValidateName(ok).ok()) << ok;
   }
@@ -20,7 +20,7 @@ TEST(NamingTest, ValidatesClusterNames) {
   }
 }
 
-TEST(NamingTest, LinkNamesFitInFifteenBytesAndDifferPerCluster) {
+TEST(ClusterNamingTest, LinkNamesFitInFifteenBytesAndDifferPerCluster) {
   EXPECT_EQ(BridgeName("knet"), "kn-knet");
   EXPECT_EQ(HostVethName("knet", 3), "kn-knet-3");
   EXPECT_EQ(NodeNetnsName("knet", 2), "kc-knet-node-2");
@@ -32,7 +32,7 @@ TEST(NamingTest, LinkNamesFitInFifteenBytesAndDifferPerCluster) {
   EXPECT_EQ(BridgeName(a), BridgeName(a));  // stable
 }
 
-TEST(NamingTest, DefaultUnderlaySkipsSubnetsInUse) {
+TEST(ClusterNamingTest, DefaultUnderlaySkipsSubnetsInUse) {
   base::Cidr first = *DefaultUnderlay("knet", {});
   EXPECT_TRUE(C("10.250.0.0/16").Contains(first));
   EXPECT_EQ(first.prefix_len(), 24);
@@ -47,14 +47,14 @@ TEST(NamingTest, DefaultUnderlaySkipsSubnetsInUse) {
   EXPECT_NE(*DefaultUnderlay("one", {}), *DefaultUnderlay("two", {}));
 }
 
-TEST(NamingTest, UnderlayMustHoldTheGatewayAndEveryNode) {
+TEST(ClusterNamingTest, UnderlayMustHoldTheGatewayAndEveryNode) {
   EXPECT_TRUE(CheckUnderlay(C("10.1.0.0/29"), 5).ok());  // .1 gateway, .2-.6 nodes
   EXPECT_EQ(CheckUnderlay(C("10.1.0.0/29"), 6).code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckUnderlay(C("10.1.0.0/31"), 1).code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckUnderlay(C("fd00::/64"), 1).code(), base::StatusCode::kInvalidArgument);
 }
 
-TEST(ManifestTest, RoundTripsThroughJson) {
+TEST(ClusterManifestTest, RoundTripsThroughJson) {
   Manifest m;
   m.name = "demo";
   m.state_dir = "/var/lib/knet/clusters/demo";

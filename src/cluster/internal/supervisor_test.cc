@@ -12,7 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class SupervisorTest : public ::testing::Test {
+class ClusterSupervisorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -26,7 +26,7 @@ class SupervisorTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(SupervisorTest, StartsDetachedAndStopsWithTermThenKill) {
+TEST_F(ClusterSupervisorTest, StartsDetachedAndStopsWithTermThenKill) {
   std::string log = (dir_ / "a.log").string();
   // One process that ends on SIGTERM, one that ignores it (needs SIGKILL).
   auto polite =
@@ -52,12 +52,12 @@ TEST_F(SupervisorTest, StartsDetachedAndStopsWithTermThenKill) {
   EXPECT_TRUE(StopProcesses({*polite}, 100ms).empty());
 }
 
-TEST_F(SupervisorTest, ReportsAProgramThatCannotStart) {
+TEST_F(ClusterSupervisorTest, ReportsAProgramThatCannotStart) {
   auto p = StartDetached("agent", "nope", {"/nonexistent/knet"}, "", (dir_ / "b.log").string());
   EXPECT_EQ(p.status().code(), base::StatusCode::kNotFound) << p.status().ToString();
 }
 
-TEST_F(SupervisorTest, SweepKillsWhatRunsFromTheStateDirOnly) {
+TEST_F(ClusterSupervisorTest, SweepKillsWhatRunsFromTheStateDirOnly) {
   std::string log = (dir_ / "c.log").string();
   std::string data = (dir_ / "server").string();
   // Argument lists as exec leaves them (bash's exec -a sets argv[0]): a path under the state

@@ -14,7 +14,7 @@ namespace {
 namespace nl = kernel::netlink;
 namespace netns = kernel::netns;
 
-class UnderlayTest : public ::testing::Test {
+class ClusterUnderlayTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces and links)";
@@ -45,7 +45,7 @@ class UnderlayTest : public ::testing::Test {
   std::string tag_, bridge_, veth_, ns_;
 };
 
-TEST_F(UnderlayTest, BuildsABridgeAndANodeThenRemovesThem) {
+TEST_F(ClusterUnderlayTest, BuildsABridgeAndANodeThenRemovesThem) {
   Underlay u = MakeUnderlay();
   auto gw = *base::IPAddress::Parse("10.251.77.1");
   auto ip = *base::IPAddress::Parse("10.251.77.2");
@@ -97,7 +97,7 @@ TEST_F(UnderlayTest, BuildsABridgeAndANodeThenRemovesThem) {
   EXPECT_FALSE(std::filesystem::exists("/run/netns/" + ns_));
 }
 
-TEST_F(UnderlayTest, ANameInUseIsAlreadyExists) {
+TEST_F(ClusterUnderlayTest, ANameInUseIsAlreadyExists) {
   Underlay u = MakeUnderlay();
   auto gw = *base::IPAddress::Parse("10.251.78.1");
   ASSERT_TRUE(u.CreateBridge(bridge_, gw, 24).ok());
