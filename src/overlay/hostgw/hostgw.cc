@@ -49,6 +49,7 @@ StatusOr<nl::Route> HostGwBackend::RouteFor(const NodeInfo& node, const Underlay
   r.dst = *cidr;
   r.gateway = *ip;
   r.link_index = underlay.link_index;
+  r.scope = RT_SCOPE_UNIVERSE;  // as dumps report it, so a desired route equals the kernel's
   r.table = nl::kMainTable;
   r.protocol = kRouteProtocol;
   return r;

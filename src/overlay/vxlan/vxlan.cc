@@ -21,6 +21,7 @@ nl::Route OverlayRoute(const base::Cidr& dst, const base::IPAddress& via, int li
   r.gateway = via;
   r.link_index = link;
   r.onlink = onlink;
+  r.scope = RT_SCOPE_UNIVERSE;  // as dumps report it, so a desired route equals the kernel's
   r.table = nl::kMainTable;
   r.protocol = kRouteProtocol;
   return r;

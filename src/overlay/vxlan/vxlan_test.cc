@@ -1,6 +1,7 @@
 #include "overlay/vxlan/vxlan.h"
 
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -137,11 +138,32 @@ TEST_F(VxlanTest, SyncProgramsRouteNeighbourAndFdb) {
                   .ok());
   auto routes = RoutesOn(device_.index);
   ASSERT_EQ(routes.size(), 2u);
-  EXPECT_EQ(routes[0].dst, Net("10.244.2.0/24"));
-  EXPECT_EQ(routes[0].gateway, Ip("10.244.2.0"));
-  EXPECT_TRUE(routes[0].onlink);
-  EXPECT_EQ(routes[0].protocol, kRouteProtocol);
-  EXPECT_EQ(routes[1].dst, Net("10.244.3.0/24"));
+  // Exactly: ip route replace 10.244.2.0/24 via 10.244.2.0 dev knet.1 onlink proto 75.
+  nl::Route want;
+  want.dst = Net("10.244.2.0/24");
+  want.gateway = Ip("10.244.2.0");
+  want.link_index = device_.index;
+  want.onlink = true;
+  want.scope = RT_SCOPE_UNIVERSE;
+  want.protocol = kRouteProtocol;
+  EXPECT_EQ(routes[0], want);
+  want.dst = Net("10.244.3.0/24");
+  want.gateway = Ip("10.244.3.0");
+  EXPECT_EQ(routes[1], want);
+  // And the pure computation agrees with what was programmed.
+  auto entries = VxlanBackend::EntriesFor(
+      Node("n2", "192.168.1.2", "10.244.2.0/24", "aa:00:00:00:00:02"), device_.index,
+      {.link_index = eth0_.index,
+       .link_name = "eth0",
+       .mtu = 1500,
+       .ip = Ip("192.168.1.1"),
+       .subnets = {Net("192.168.1.0/24")}},
+      false);
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(entries->route, routes[0]);
+  ASSERT_TRUE(entries->neighbor && entries->fdb);
+  EXPECT_EQ(entries->fdb->kind, nl::NeighborKind::kFdb);
+  EXPECT_EQ(entries->fdb->ip, Ip("192.168.1.2"));
   auto neigh = Neigh(nl::NeighborKind::kIp);
   ASSERT_EQ(neigh.size(), 2u);
   EXPECT_EQ(neigh[0].ip, Ip("10.244.2.0"));
