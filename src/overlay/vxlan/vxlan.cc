@@ -285,15 +285,14 @@ Status VxlanBackend::Teardown() {
   // The device takes its routes, neighbours and FDB entries with it; direct routes go via the
   // underlay and are removed one by one (found by their protocol, so also after a restart).
   errors.Add(IgnoreNotFound(netlink.DeleteLink(options_.device)), "deleting " + options_.device);
-  if (underlay_.link_index != 0) {
-    StatusOr<std::vector<nl::Route>> routes = netlink.ListRoutes(AF_INET);
-    errors.Add(routes.status());
-    if (routes.ok()) {
-      for (const nl::Route& r : *routes) {
-        if (r.table == nl::kMainTable && r.protocol == kRouteProtocol &&
-            r.link_index == underlay_.link_index) {
-          errors.Add(Delete(netlink, nl::DeleteRouteRequest(r)));
-        }
+  // Without Init (e.g. a cleanup run) the underlay is unknown: every proto-75 route is ours.
+  StatusOr<std::vector<nl::Route>> routes = netlink.ListRoutes(AF_INET);
+  errors.Add(routes.status());
+  if (routes.ok()) {
+    for (const nl::Route& r : *routes) {
+      if (r.table == nl::kMainTable && r.protocol == kRouteProtocol &&
+          (underlay_.link_index == 0 || r.link_index == underlay_.link_index)) {
+        errors.Add(Delete(netlink, nl::DeleteRouteRequest(r)));
       }
     }
   }

@@ -67,6 +67,8 @@ class VxlanBackend final : public Backend {
   base::StatusOr<std::map<std::string, std::string>> Init(const NodeInfo& self) override;
   base::Status Sync(const std::vector<NodeInfo>& others) override;
   uint32_t PodMtu() const override { return underlay_.mtu - kOverhead; }
+  // Deletes the device (its routes, neighbours and FDB entries go with it) and the proto-75
+  // direct routes on the underlay (on any link when Init has not run in this process).
   base::Status Teardown() override;
 
   // The entries for one other node, given this node's device and underlay. NotFound when the node

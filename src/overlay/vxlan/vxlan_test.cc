@@ -275,6 +275,15 @@ TEST_F(VxlanTest, DirectRoutingOnSameSegment) {
   EXPECT_TRUE(RoutesOn(eth0_.index).empty());
   EXPECT_TRUE(Neigh(nl::NeighborKind::kFdb).empty());
   ASSERT_TRUE(b->Teardown().ok());  // idempotent
+  // A fresh process that never ran Init (a cleanup) still finds the direct routes by protocol.
+  auto b2 = Make(/*direct=*/true);
+  InitSelf(*b2);
+  ASSERT_TRUE(b2->Sync({Node("n2", "192.168.1.2", "10.244.2.0/24")}).ok());
+  ASSERT_EQ(RoutesOn(eth0_.index).size(), 1u);
+  auto cleaner = Make();
+  ASSERT_TRUE(cleaner->Teardown().ok());
+  EXPECT_TRUE(RoutesOn(eth0_.index).empty());
+  EXPECT_FALSE(nl_.GetLink("knet.1").ok());
 }
 
 TEST_F(VxlanTest, BadAnnotationNamesTheNodeAndOthersStillApply) {
