@@ -211,8 +211,9 @@ class Network:
         return argv, log
 
     def start_agent(self, node, argv, log):
-        """Starts an agent again with `argv` in node's netns, detached, appending to its log, and
-        records it in the cluster's manifest so `knet cluster down` stops it as its own."""
+        """Starts an agent again with `argv` in node's netns, in its own session, appending to its
+        log. (`knet cluster` has no restart; `down` still removes this one: it sweeps every process
+        in the node namespaces or running from the state dir.)"""
         netns = self.node_record(node)["netns"]
         with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
             p = subprocess.Popen(["nsenter", "--net=/run/netns/" + netns, "--"] + argv,
@@ -258,19 +259,31 @@ class BackendTests:
         return c, n
 
     def down_and_check(self, c):
+        """`knet cluster down`, then nothing of the cluster is left: the cluster tests' checks, and
+        no process that lived in one of its node or pod namespaces still runs. (Processes are
+        matched by pid and start time, not by namespace inode: a namespace made after ours by a
+        concurrent test may reuse an inode number.)"""
         m = c.manifest
-        inodes = [os.stat("/run/netns/" + ns).st_ino for ns in c.netns_names()]
+        netns = list(c.netns_names())
+        pod_netns = []
         for node in m["nodes"]:
             pods = os.path.join(node["rootDir"], "pods")
             for uid in os.listdir(pods) if os.path.isdir(pods) else []:
                 with open(os.path.join(pods, uid, "sandbox.json")) as f:
-                    path = "/run/netns/" + json.load(f)["netns"]
-                if os.path.exists(path):  # a finished pod's is gone already
-                    inodes.append(os.stat(path).st_ino)
+                    pod_netns.append(json.load(f)["netns"])
+        inodes = set()
+        for ns in netns + pod_netns:
+            try:
+                inodes.add(os.stat("/run/netns/" + ns).st_ino)
+            except OSError:
+                pass  # a finished pod's is gone already
+        before = [(pid, ctest.start_time(pid), cmd) for pid, cmd in processes_in(inodes)]
+        self.assertTrue(before, "no process in the cluster's namespaces before down?")
         c.down()
-        left = processes_in(inodes)
-        self.assertEqual(left, [], "processes left in the cluster's namespaces")
-        c.assert_nothing_left(m, netns_inodes=inodes)
+        left = [(pid, cmd) for pid, start, cmd in before
+                if start is not None and ctest.start_time(pid) == start]
+        self.assertEqual(left, [], "processes left from the cluster's namespaces")
+        c.assert_nothing_left(m, pod_netns)
 
     def test_pods_reach_pods_across_nodes_and_leave_masqueraded(self):
         c, n = self.cluster("p", nodes=2)
