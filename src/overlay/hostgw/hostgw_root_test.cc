@@ -75,6 +75,22 @@ TEST_F(HostGwRootTest, PodsReachEachOtherViaTheNodes) {
   EXPECT_FALSE(env_.Probe(0, 1, 200).ok());
 }
 
+TEST_F(HostGwRootTest, RealPodsBehindTheBridge) {
+  base::Status s = env_.AddPods(backends_[0]->PodMtu());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(backends_[0]->Sync({testing::TwoNodes::Info(1)}).ok());
+  ASSERT_TRUE(backends_[1]->Sync({testing::TwoNodes::Info(0)}).ok());
+  base::Status ping = env_.Probe(2, 3);
+  EXPECT_TRUE(ping.ok()) << ping.ToString();
+  base::Status udp = env_.Udp(3, 2, "pod to pod");
+  EXPECT_TRUE(udp.ok()) << udp.ToString();
+  auto tcp = env_.TcpPair(2, 3);
+  ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
+  EXPECT_TRUE(testing::TwoNodes::Echo(tcp->first, tcp->second, std::string(64 * 1024, 'h')).ok());
+  close(tcp->first);
+  close(tcp->second);
+}
+
 TEST_F(HostGwRootTest, NodeOffTheSegmentGetsNoRoute) {
   NodeInfo far = testing::TwoNodes::Info(1);
   far.name = "far";

@@ -115,6 +115,27 @@ TEST_F(VxlanRootTest, PodsReachEachOtherOverVxlan) {
   EXPECT_EQ(env_.nl(0).GetLink("knet.1").status().code(), base::StatusCode::kNotFound);
 }
 
+TEST_F(VxlanRootTest, RealPodsBehindTheBridgeWithThePodMtu) {
+  base::Status s = env_.AddPods(backends_[0]->PodMtu());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(backends_[0]->Sync({Peer(1)}).ok());
+  ASSERT_TRUE(backends_[1]->Sync({Peer(0)}).ok());
+  // Pod 10.244.1.5 (behind node 1's bridge) to pod 10.244.2.5: forwarded by both nodes.
+  base::Status ping = env_.Probe(2, 3);
+  EXPECT_TRUE(ping.ok()) << ping.ToString();
+  base::Status udp = env_.Udp(3, 2, "pod to pod");
+  EXPECT_TRUE(udp.ok()) << udp.ToString();
+  auto tcp = env_.TcpPair(2, 3);
+  ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
+  // Full-sized segments (pod MTU 1450 + 50 bytes of VXLAN = the underlay's 1500) get through.
+  std::string big(64 * 1024, 'x');
+  for (size_t k = 0; k < big.size(); ++k) big[k] = static_cast<char>('a' + k % 26);
+  base::Status echo = testing::TwoNodes::Echo(tcp->first, tcp->second, big);
+  EXPECT_TRUE(echo.ok()) << echo.ToString();
+  close(tcp->first);
+  close(tcp->second);
+}
+
 TEST_F(VxlanRootTest, FirstSyncRemovesStaleEntriesLeftByAnEarlierRun) {
   ASSERT_TRUE(backends_[0]->Sync({Peer(1)}).ok());
   // A node that left while the agent was down: entries on knet.1 the new run does not know.

@@ -18,6 +18,8 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -84,8 +86,10 @@ class TwoNodes {
   static base::IPAddress NodeIp(int i) {
     return base::IPAddress::FromV4(0xc0a84d00u + static_cast<uint32_t>(i + 1));  // 192.168.77.x
   }
+  // Endpoint i: 0, 1 the nodes' cni0 addresses 10.244.<i+1>.1; 2, 3 the pods' 10.244.<i-1>.5.
   static base::IPAddress PodIp(int i) {
-    return base::IPAddress::FromV4(0x0af40001u + (static_cast<uint32_t>(i + 1) << 8));
+    const uint32_t node = static_cast<uint32_t>(i % kNodes + 1);
+    return base::IPAddress::FromV4(0x0af40000u + (node << 8) + (i < kNodes ? 1u : 5u));
   }
   static std::string PodCidr(int i) { return "10.244." + std::to_string(i + 1) + ".0/24"; }
   static NodeInfo Info(int i, std::map<std::string, std::string> annotations = {}) {
@@ -96,22 +100,62 @@ class TwoNodes {
   }
 
   kernel::netlink::Netlink& nl(int i) { return *nl_[i]; }
+
+  // Real pods: in each node a network namespace behind a veth on cni0 (eth0 10.244.<i>.5/24,
+  // default route via 10.244.<i>.1, MTU `mtu`), and IPv4 forwarding on in the nodes. Afterwards
+  // endpoints 2 and 3 (for Probe, TcpPair, Udp) are these pods; 0 and 1 stay the nodes' cni0
+  // addresses.
+  base::Status AddPods(uint32_t mtu) {
+    namespace nl = kernel::netlink;
+    for (int i = 0; i < kNodes; ++i) {
+      ASSIGN_OR_RETURN(kernel::netns::Netns pod, Create(prefix_ + "-pod" + std::to_string(i + 1)));
+      pod_ns_[i] = std::move(pod);
+      nl::Netlink& n = *nl_[i];
+      RETURN_IF_ERROR(n.CreateVeth(
+          {.name = "veth0", .peer_name = "eth0", .peer_netns_fd = pod_ns_[i].fd(), .mtu = mtu}));
+      ASSIGN_OR_RETURN(nl::Link veth, n.GetLink("veth0"));
+      ASSIGN_OR_RETURN(nl::Link cni0, n.GetLink("cni0"));
+      RETURN_IF_ERROR(n.SetMaster(veth, cni0));
+      RETURN_IF_ERROR(n.SetLinkUp(veth));
+      ASSIGN_OR_RETURN(std::unique_ptr<nl::LinuxNetlink> p, nl::LinuxNetlink::Open(pod_ns_[i]));
+      ASSIGN_OR_RETURN(nl::Link lo, p->GetLink("lo"));
+      RETURN_IF_ERROR(p->SetLinkUp(lo));
+      ASSIGN_OR_RETURN(nl::Link eth0, p->GetLink("eth0"));
+      RETURN_IF_ERROR(p->SetLinkUp(eth0));
+      RETURN_IF_ERROR(
+          p->AddAddress({.link_index = eth0.index, .ip = PodIp(i + kNodes), .prefix_len = 24}));
+      nl::Route def;
+      def.dst = *base::Cidr::Parse("0.0.0.0/0");
+      def.gateway = PodIp(i);
+      def.link_index = eth0.index;
+      RETURN_IF_ERROR(p->AddRoute(def));
+      // /proc/sys/net is the opener's namespace: written from a thread inside the node.
+      RETURN_IF_ERROR(kernel::netns::RunIn(ns_[i], []() -> base::Status {
+        FILE* f = std::fopen("/proc/sys/net/ipv4/ip_forward", "w");
+        if (f == nullptr) return base::ErrnoError(errno, "opening ip_forward");
+        bool ok = std::fputs("1", f) >= 0;
+        ok = std::fclose(f) == 0 && ok;
+        return ok ? base::OkStatus() : base::ErrnoError(errno, "enabling ip_forward");
+      }));
+    }
+    return base::OkStatus();
+  }
   const kernel::netns::Netns& ns(int i) const { return ns_[i]; }
 
   // One ICMP echo from pod i to pod j, answered within `timeout_ms`.
   base::Status Probe(int i, int j, int timeout_ms = 1000) {
-    return kernel::netns::RunIn(ns_[i], [&]() -> base::Status {
+    return kernel::netns::RunIn(*At(i).ns, [&]() -> base::Status {
       int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
       if (fd < 0) return base::ErrnoError(errno, "socket(SOCK_RAW)");
       Fd guard{fd};
       sockaddr_storage src{}, dst{};
-      socklen_t len = PodIp(i).ToSockaddr(0, &src);
+      socklen_t len = At(i).ip.ToSockaddr(0, &src);
       if (bind(fd, reinterpret_cast<sockaddr*>(&src), len) != 0) {
         return base::ErrnoError(errno, "bind");
       }
       timeval tv{.tv_sec = 0, .tv_usec = 100 * 1000};
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-      len = PodIp(j).ToSockaddr(0, &dst);
+      len = At(j).ip.ToSockaddr(0, &dst);
       const uint16_t id = static_cast<uint16_t>(getpid() & 0xffff);
       for (int waited = 0; waited < timeout_ms; waited += 100) {
         icmphdr req{};
@@ -120,7 +164,7 @@ class TwoNodes {
         req.un.echo.sequence = htons(static_cast<uint16_t>(waited));
         req.checksum = Checksum(&req, sizeof(req));
         if (sendto(fd, &req, sizeof(req), 0, reinterpret_cast<sockaddr*>(&dst), len) < 0) {
-          return base::ErrnoError(errno, "sendto " + PodIp(j).ToString());
+          return base::ErrnoError(errno, "sendto " + At(j).ip.ToString());
         }
         std::array<uint8_t, 1500> buf;
         ssize_t n;
@@ -133,18 +177,18 @@ class TwoNodes {
           if (rep.type == ICMP_ECHOREPLY && ntohs(rep.un.echo.id) == id) return base::OkStatus();
         }
       }
-      return base::DeadlineExceededError("no echo reply from " + PodIp(j).ToString());
+      return base::DeadlineExceededError("no echo reply from " + At(j).ip.ToString());
     });
   }
 
   // A TCP connection from pod i to pod j: the two connected descriptors (client, server).
   base::StatusOr<std::pair<int, int>> TcpPair(int i, int j) {
     int listener = -1, client = -1;
-    RETURN_IF_ERROR(kernel::netns::RunIn(ns_[j], [&]() -> base::Status {
+    RETURN_IF_ERROR(kernel::netns::RunIn(*At(j).ns, [&]() -> base::Status {
       listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (listener < 0) return base::ErrnoError(errno, "socket");
       sockaddr_storage a{};
-      socklen_t len = PodIp(j).ToSockaddr(0, &a);
+      socklen_t len = At(j).ip.ToSockaddr(0, &a);
       if (bind(listener, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(listener, 1) != 0) {
         return base::ErrnoError(errno, "bind/listen");
       }
@@ -154,20 +198,20 @@ class TwoNodes {
     sockaddr_in bound{};
     socklen_t blen = sizeof(bound);
     getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &blen);
-    RETURN_IF_ERROR(kernel::netns::RunIn(ns_[i], [&]() -> base::Status {
+    RETURN_IF_ERROR(kernel::netns::RunIn(*At(i).ns, [&]() -> base::Status {
                       client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
                       if (client < 0) return base::ErrnoError(errno, "socket");
                       timeval tv{.tv_sec = 3, .tv_usec = 0};
                       setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
                       setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
                       sockaddr_storage src{}, dst{};
-                      socklen_t len = PodIp(i).ToSockaddr(0, &src);
+                      socklen_t len = At(i).ip.ToSockaddr(0, &src);
                       if (bind(client, reinterpret_cast<sockaddr*>(&src), len) != 0) {
                         return base::ErrnoError(errno, "bind");
                       }
-                      len = PodIp(j).ToSockaddr(ntohs(bound.sin_port), &dst);
+                      len = At(j).ip.ToSockaddr(ntohs(bound.sin_port), &dst);
                       if (connect(client, reinterpret_cast<sockaddr*>(&dst), len) != 0) {
-                        return base::ErrnoError(errno, "connecting to " + PodIp(j).ToString());
+                        return base::ErrnoError(errno, "connecting to " + At(j).ip.ToString());
                       }
                       return base::OkStatus();
                     }).WithContext("tcp"));
@@ -184,11 +228,11 @@ class TwoNodes {
   // One UDP datagram from pod i to pod j, received within a second.
   base::Status Udp(int i, int j, const std::string& msg) {
     int rx = -1, tx = -1;
-    RETURN_IF_ERROR(kernel::netns::RunIn(ns_[j], [&]() -> base::Status {
+    RETURN_IF_ERROR(kernel::netns::RunIn(*At(j).ns, [&]() -> base::Status {
       rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (rx < 0) return base::ErrnoError(errno, "socket");
       sockaddr_storage a{};
-      socklen_t len = PodIp(j).ToSockaddr(0, &a);
+      socklen_t len = At(j).ip.ToSockaddr(0, &a);
       if (bind(rx, reinterpret_cast<sockaddr*>(&a), len) != 0)
         return base::ErrnoError(errno, "bind");
       return base::OkStatus();
@@ -197,21 +241,21 @@ class TwoNodes {
     sockaddr_in bound{};
     socklen_t blen = sizeof(bound);
     getsockname(rx, reinterpret_cast<sockaddr*>(&bound), &blen);
-    RETURN_IF_ERROR(kernel::netns::RunIn(ns_[i], [&]() -> base::Status {
+    RETURN_IF_ERROR(kernel::netns::RunIn(*At(i).ns, [&]() -> base::Status {
       tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       return tx < 0 ? base::ErrnoError(errno, "socket") : base::OkStatus();
     }));
     Fd tguard{tx};
     sockaddr_storage src{}, dst{};
-    socklen_t len = PodIp(i).ToSockaddr(0, &src);
+    socklen_t len = At(i).ip.ToSockaddr(0, &src);
     if (bind(tx, reinterpret_cast<sockaddr*>(&src), len) != 0)
       return base::ErrnoError(errno, "bind");
-    len = PodIp(j).ToSockaddr(ntohs(bound.sin_port), &dst);
+    len = At(j).ip.ToSockaddr(ntohs(bound.sin_port), &dst);
     timeval tv{.tv_sec = 0, .tv_usec = 100 * 1000};
     setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (int attempt = 0; attempt < 10; ++attempt) {
       if (sendto(tx, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&dst), len) < 0) {
-        return base::ErrnoError(errno, "sendto " + PodIp(j).ToString());
+        return base::ErrnoError(errno, "sendto " + At(j).ip.ToString());
       }
       char buf[1500];
       sockaddr_in from{};
@@ -221,13 +265,13 @@ class TwoNodes {
       if (std::string(buf, static_cast<size_t>(n)) != msg)
         return base::DataLossError("udp payload");
       // No NAT between pods: the sender's own pod address arrives.
-      if (base::IPAddress::FromInAddr(from.sin_addr) != PodIp(i)) {
+      if (base::IPAddress::FromInAddr(from.sin_addr) != At(i).ip) {
         return base::DataLossError("udp source " +
                                    base::IPAddress::FromInAddr(from.sin_addr).ToString());
       }
       return base::OkStatus();
     }
-    return base::DeadlineExceededError("no UDP datagram reached " + PodIp(j).ToString());
+    return base::DeadlineExceededError("no UDP datagram reached " + At(j).ip.ToString());
   }
 
   // Sends `msg` over `from` and reads it on `to`.
@@ -260,6 +304,11 @@ class TwoNodes {
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return htons(static_cast<uint16_t>(~sum));
   }
+  struct Where {
+    const kernel::netns::Netns* ns;
+    base::IPAddress ip;
+  };
+  Where At(int e) const { return {e < kNodes ? &ns_[e] : &pod_ns_[e - kNodes], PodIp(e)}; }
   base::StatusOr<kernel::netns::Netns> Create(const std::string& name) {
     auto ns = kernel::netns::Create(name);
     if (ns.ok()) names_.push_back(name);
@@ -271,6 +320,7 @@ class TwoNodes {
   kernel::netns::Netns underlay_ns_;
   std::unique_ptr<kernel::netlink::LinuxNetlink> underlay_nl_;
   std::array<kernel::netns::Netns, kNodes> ns_;
+  std::array<kernel::netns::Netns, kNodes> pod_ns_;
   std::array<std::unique_ptr<kernel::netlink::LinuxNetlink>, kNodes> nl_;
 };
 
