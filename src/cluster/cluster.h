@@ -79,7 +79,8 @@ base::Status Up(const UpOptions& options, const Env& env);
 base::Status Down(const std::string& name, const std::string& state_dir, const Env& env);
 
 // Prints the cluster's processes (running or not) and its nodes (addresses, podCIDRs, Ready, from
-// the API). NotFound if there is no such cluster.
+// the API). NotFound if there is no such cluster; Unavailable, after printing, naming what is
+// unhealthy (a process not running, a node not Ready, the API server unreachable).
 base::Status PrintStatus(const std::string& name, const std::string& state_dir, const Env& env);
 
 // Runs argv inside node `node`'s network namespace (stdin/stdout/stderr inherited, our

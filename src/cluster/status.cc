@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <iomanip>
 #include <map>
+#include <vector>
 
 #include "agent/process/process.h"
 #include "api/node.h"
@@ -45,8 +46,11 @@ base::Status PrintStatus(const std::string& name, const std::string& flag, const
   out << std::left << std::setw(12) << "PROCESS" << std::setw(8) << "ROLE" << std::setw(10) << "PID"
       << "STATE\n";
   std::map<std::string, bool> agent_running;
+  std::vector<std::string> problems;
+  if (!m.complete) problems.push_back("`up` did not finish");
   for (const internal::ProcessRecord& p : m.processes) {
     bool up = internal::IsRunning(p);
+    if (!up) problems.push_back(p.name + " (" + p.role + ") not running");
     if (p.role == "agent") agent_running[p.name] = up;
     out << std::setw(12) << p.name << std::setw(8) << p.role << std::setw(10) << p.pid
         << (up ? "running" : "not running") << "\n";
@@ -79,12 +83,21 @@ base::Status PrintStatus(const std::string& name, const std::string& flag, const
         if (a.type == "InternalIP") ip = a.address;
       }
     }
+    if (ready != "Ready") problems.push_back(r.name + " " + ready);
     auto ar = agent_running.find(r.name);
     out << std::setw(12) << r.name << std::setw(16) << ip << std::setw(18)
         << (cidr.empty() ? "-" : cidr) << std::setw(10) << ready
         << (ar != agent_running.end() && ar->second ? "running" : "not running") << "\n";
   }
-  if (!api_error.empty()) out << "\nAPI server unreachable: " << api_error << "\n";
+  if (!api_error.empty()) {
+    out << "\nAPI server unreachable: " << api_error << "\n";
+    problems.push_back("API server unreachable");
+  }
+  if (!problems.empty()) {
+    std::string what;
+    for (const std::string& p : problems) what += (what.empty() ? "" : "; ") + p;
+    return base::UnavailableError("cluster " + m.name + " is not healthy: " + what);
+  }
   return base::OkStatus();
 }
 

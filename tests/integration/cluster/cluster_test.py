@@ -299,6 +299,16 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(c.kubectl("get", "nodes", "-o", "name").stdout.split(), ["node/node-1"])
         self.assertEqual(c.netns_names(), ["kc-%s-node-1" % c.name])
         m = c.manifest
+        self.assertEqual(c.knet("cluster", "status", c.name, "--state-dir", c.state,
+                                check=False).returncode, 0)
+        # status reports a dead agent, and exits non-zero.
+        agent = [p for p in m["processes"] if p["role"] == "agent"][0]
+        os.kill(agent["pid"], signal.SIGKILL)
+        self.wait("the agent gone", lambda: start_time(agent["pid"]) != agent["startTime"])
+        p = c.knet("cluster", "status", c.name, "--state-dir", c.state, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("node-1 (agent) not running", p.stderr)
+        self.assertRegex(p.stdout, r"node-1 +agent +\d+ +not running")
         c.down()
         c.assert_nothing_left(m)
 
