@@ -404,6 +404,13 @@ class BackendTests:
             seen = lines()
             wait_for("lines after restarting %s's agent" % node, lambda s=seen: lines() >= s + 10,
                      15)
+        # The restarted agents kept (or reconciled back) each other's routes (and vxlan entries).
+        ips, cidrs = n.node_ips(), n.pod_cidrs()
+        for node, other in (("node-1", "node-2"), ("node-2", "node-1")):
+            found = self.traces(n, node, ips[other], cidrs[other], self.vtep(c, other))
+            self.assertTrue(found, "%s has no route to %s after the restarts" % (node, other))
+            if self.BACKEND == "vxlan":
+                self.assertEqual(len(found), 3, found)  # route, neighbour, FDB entry
         with open(stop, "w"):
             pass
         def result():
@@ -535,6 +542,12 @@ class BgpTest(BackendTests, unittest.TestCase):
             wait_for("the external peer to learn every podCIDR", learned, 20, 0.3)
         except AssertionError as e:
             raise AssertionError("%s\nbirdc show route:\n%s" % (e, routes.get("out"))) from None
+        # Each node's side of its session with the peer is up too.
+        for node, node_ip in ips.items():
+            lines = [l for l in self.birdc(n, node, "show", "protocols").splitlines()
+                     if l.startswith("Global_")]
+            self.assertEqual(len(lines), 1, "%s: %s" % (node, lines))
+            self.assertIn("Established", lines[0])
         remove_tor()
         self.assertFalse(os.path.exists("/run/netns/" + ns))
         self.down_and_check(c)
