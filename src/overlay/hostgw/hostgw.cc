@@ -18,7 +18,9 @@ StatusOr<std::unique_ptr<HostGwBackend>> HostGwBackend::Create(HostGwOptions opt
 
 StatusOr<std::map<std::string, std::string>> HostGwBackend::Init(const NodeInfo& self) {
   const std::string context = "setting up host-gw on node " + self.name;
+  // The first InternalIP (IPv4 first) names the underlay; its IPv6 subnets come with it.
   StatusOr<base::IPAddress> ip = FirstV4Address(self.internal_ips, "InternalIP");
+  if (!ip.ok()) ip = FirstAddress(self.internal_ips, base::IPFamily::kV6, "InternalIP");
   if (!ip.ok()) return ip.status().WithContext(context);
   StatusOr<Underlay> underlay = FindUnderlay(*options_.netlink, *ip, options_.underlay_interface);
   if (!underlay.ok()) return underlay.status().WithContext(context);
@@ -32,11 +34,12 @@ StatusOr<std::map<std::string, std::string>> HostGwBackend::Init(const NodeInfo&
   };
 }
 
-StatusOr<nl::Route> HostGwBackend::RouteFor(const NodeInfo& node, const Underlay& underlay) {
+StatusOr<nl::Route> HostGwBackend::RouteFor(const NodeInfo& node, const Underlay& underlay,
+                                            base::IPFamily family) {
   const std::string context = "node " + node.name;
-  StatusOr<base::IPAddress> ip = FirstV4Address(node.internal_ips, "InternalIP");
+  StatusOr<base::IPAddress> ip = FirstAddress(node.internal_ips, family, "InternalIP");
   if (!ip.ok()) return ip.status().WithContext(context);
-  StatusOr<base::Cidr> cidr = FirstV4Cidr(node.pod_cidrs, "podCIDR");
+  StatusOr<base::Cidr> cidr = FirstCidr(node.pod_cidrs, family, "podCIDR");
   if (!cidr.ok()) return cidr.status().WithContext(context);
   if (!underlay.Reaches(*ip)) {
     return base::FailedPreconditionError(
@@ -61,11 +64,13 @@ Status HostGwBackend::Sync(const std::vector<NodeInfo>& others) {
   Errors errors;
   std::map<std::string, nl::Route> desired;
   for (const NodeInfo& node : others) {
-    StatusOr<nl::Route> r = RouteFor(node, underlay_);
-    if (r.ok()) {
-      desired[node.name] = *r;
-    } else if (r.status().code() != base::StatusCode::kNotFound) {
-      errors.Add(r.status());
+    for (base::IPFamily family : {base::IPFamily::kV4, base::IPFamily::kV6}) {
+      StatusOr<nl::Route> r = RouteFor(node, underlay_, family);
+      if (r.ok()) {
+        desired[node.name + "/" + std::string(base::IPFamilyName(family))] = *r;
+      } else if (r.status().code() != base::StatusCode::kNotFound) {
+        errors.Add(r.status());
+      }
     }
   }
   if (!synced_) {
@@ -82,14 +87,15 @@ Status HostGwBackend::Sync(const std::vector<NodeInfo>& others) {
       continue;
     }
     Status s = IgnoreNotFound(netlink.DeleteRoute(it->second, underlay_.link_name));
-    errors.Add(s, "removing the host-gw route of node " + it->first);
+    errors.Add(s,
+               "removing the host-gw route of node " + it->first.substr(0, it->first.rfind('/')));
     it = s.ok() ? applied_.erase(it) : std::next(it);
   }
   for (const auto& [name, route] : desired) {
     auto old = applied_.find(name);
     if (old != applied_.end() && old->second == route) continue;
     Status s = netlink.ReplaceRoute(route, underlay_.link_name);
-    errors.Add(s, "programming node " + name);
+    errors.Add(s, "programming node " + name.substr(0, name.rfind('/')));
     if (s.ok()) applied_[name] = route;
   }
   return errors.status();
@@ -99,13 +105,16 @@ Status HostGwBackend::RemoveStale(const std::map<std::string, nl::Route>& desire
   nl::Netlink& netlink = *options_.netlink;
   std::set<base::Cidr> keep;
   for (const auto& [name, r] : desired) keep.insert(r.dst);
-  ASSIGN_OR_RETURN(std::vector<nl::Route> routes, netlink.ListRoutes(AF_INET));
   Errors errors;
-  for (const nl::Route& r : routes) {
-    if (r.table != nl::kMainTable || r.protocol != kRouteProtocol) continue;
-    // Ours on any link (the underlay may have changed); a desired dst is replaced in place.
-    if (keep.count(r.dst) != 0) continue;
-    errors.Add(IgnoreNotFound(netlink.Execute({nl::DeleteRouteRequest(r)})));
+  for (int family : {AF_INET, AF_INET6}) {
+    ASSIGN_OR_RETURN(std::vector<nl::Route> routes,
+                     netlink.ListRoutes(static_cast<uint8_t>(family)));
+    for (const nl::Route& r : routes) {
+      if (r.table != nl::kMainTable || r.protocol != kRouteProtocol) continue;
+      // Ours on any link (the underlay may have changed); a desired dst is replaced in place.
+      if (keep.count(r.dst) != 0) continue;
+      errors.Add(IgnoreNotFound(netlink.Execute({nl::DeleteRouteRequest(r)})));
+    }
   }
   return errors.status();
 }

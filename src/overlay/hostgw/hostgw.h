@@ -11,7 +11,8 @@
 //   ASSIGN_OR_RETURN(auto annotations, backend->Init(self));
 //   RETURN_IF_ERROR(backend->Sync(others));
 //
-// IPv4 only. Not thread-safe (the overlay Manager calls it from one thread).
+// Dual-stack: an IPv6 podCIDR gets a route via the node's IPv6 InternalIP, under the same rule.
+// Not thread-safe (the overlay Manager calls it from one thread).
 #pragma once
 
 #include <cstdint>
@@ -42,14 +43,14 @@ class HostGwBackend final : public Backend {
   base::StatusOr<std::map<std::string, std::string>> Init(const NodeInfo& self) override;
   base::Status Sync(const std::vector<NodeInfo>& others) override;
   uint32_t PodMtu() const override { return underlay_.mtu; }
-  // Removes every proto-75 route on the underlay.
+  // Removes every proto-75 route (IPv4 and IPv6).
   base::Status Teardown() override;
 
-  // The route to one other node. NotFound when it has no IPv4 podCIDR / InternalIP yet;
-  // FailedPrecondition when its InternalIP is not on the underlay's segment; InvalidArgument for a
-  // malformed address.
-  static base::StatusOr<kernel::netlink::Route> RouteFor(const NodeInfo& node,
-                                                         const Underlay& underlay);
+  // The route of `family` to one other node. NotFound when it has no podCIDR / InternalIP of
+  // that family; FailedPrecondition when its InternalIP is not on the underlay's segment;
+  // InvalidArgument for a malformed address.
+  static base::StatusOr<kernel::netlink::Route> RouteFor(
+      const NodeInfo& node, const Underlay& underlay, base::IPFamily family = base::IPFamily::kV4);
 
  private:
   explicit HostGwBackend(HostGwOptions options) : options_(std::move(options)) {}
@@ -59,7 +60,7 @@ class HostGwBackend final : public Backend {
   bool initialized_ = false;
   bool synced_ = false;
   Underlay underlay_;
-  std::map<std::string, kernel::netlink::Route> applied_;  // by node name
+  std::map<std::string, kernel::netlink::Route> applied_;  // by "<node name>/<IPv4|IPv6>"
 };
 
 }  // namespace knet::overlay::hostgw

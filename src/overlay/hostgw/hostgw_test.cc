@@ -129,6 +129,35 @@ TEST_F(HostGwTest, FirstSyncAfterRestartRemovesStaleRoutesOnly) {
   ASSERT_EQ(Routes().size(), 1u);
 }
 
+TEST_F(HostGwTest, DualStack) {
+  ASSERT_TRUE(
+      nl_.AddAddress({.link_index = eth0_.index, .ip = Ip("fd00:77::1"), .prefix_len = 64}).ok());
+  auto b = Make();
+  NodeInfo n2 = Node("n2", "192.168.1.2", "10.244.2.0/24");
+  n2.internal_ips.push_back("fd00:77::2");
+  n2.pod_cidrs.push_back("fd00:10:244:2::/64");
+  NodeInfo far6 = Node("far6", "192.168.1.3", "10.244.3.0/24");
+  far6.internal_ips.push_back("fd00:99::3");  // IPv6 on another segment
+  far6.pod_cidrs.push_back("fd00:10:244:3::/64");
+  auto s = b->Sync({n2, far6});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("node far6 (InternalIP fd00:99::3"), std::string::npos) << s.message();
+  std::vector<nl::Route> v6 = *nl_.ListRoutes(AF_INET6);
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v6[0].dst, Net("fd00:10:244:2::/64"));
+  EXPECT_EQ(v6[0].gateway, Ip("fd00:77::2"));
+  EXPECT_EQ(v6[0].protocol, kRouteProtocol);
+  EXPECT_EQ(nl_.ListRoutes(AF_INET)->size(), 2u);  // far6's IPv4 side is fine
+  // n2 drops IPv6: only that route goes.
+  n2.internal_ips.pop_back();
+  n2.pod_cidrs.pop_back();
+  EXPECT_EQ(b->Sync({n2, far6}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(nl_.ListRoutes(AF_INET6)->empty());
+  EXPECT_EQ(nl_.ListRoutes(AF_INET)->size(), 2u);
+  ASSERT_TRUE(b->Teardown().ok());
+  EXPECT_TRUE(nl_.ListRoutes(AF_UNSPEC)->empty());
+}
+
 TEST_F(HostGwTest, Errors) {
   auto b = HostGwBackend::Create({.netlink = &nl_});
   ASSERT_TRUE(b.ok());

@@ -57,24 +57,26 @@ base::StatusOr<Underlay> FindUnderlay(nl::Netlink& netlink, const base::IPAddres
   return u;
 }
 
-base::StatusOr<base::IPAddress> FirstV4Address(const std::vector<std::string>& values,
-                                               std::string_view what) {
+base::StatusOr<base::IPAddress> FirstAddress(const std::vector<std::string>& values,
+                                             base::IPFamily family, std::string_view what) {
   for (const std::string& v : values) {
     base::StatusOr<base::IPAddress> ip = base::IPAddress::Parse(v);
     if (!ip.ok()) return ip.status().WithContext(std::string(what));
-    if (ip->is_v4()) return *ip;
+    if (ip->family() == family) return *ip;
   }
-  return base::NotFoundError("no IPv4 " + std::string(what));
+  return base::NotFoundError("no " + std::string(base::IPFamilyName(family)) + " " +
+                             std::string(what));
 }
 
-base::StatusOr<base::Cidr> FirstV4Cidr(const std::vector<std::string>& values,
-                                       std::string_view what) {
+base::StatusOr<base::Cidr> FirstCidr(const std::vector<std::string>& values, base::IPFamily family,
+                                     std::string_view what) {
   for (const std::string& v : values) {
     base::StatusOr<base::Cidr> c = base::Cidr::ParseLoose(v);
     if (!c.ok()) return c.status().WithContext(std::string(what));
-    if (c->is_v4()) return *c;
+    if (c->family() == family) return *c;
   }
-  return base::NotFoundError("no IPv4 " + std::string(what));
+  return base::NotFoundError("no " + std::string(base::IPFamilyName(family)) + " " +
+                             std::string(what));
 }
 
 void Errors::Add(const base::Status& s, std::string_view context) {

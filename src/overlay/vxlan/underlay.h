@@ -53,12 +53,20 @@ base::StatusOr<Underlay> FindUnderlay(kernel::netlink::Netlink& netlink,
                                       const base::IPAddress& node_ip,
                                       std::string_view link_name = {});
 
-// The first IPv4 entry of `values` parsed as an address / a prefix; NotFound if there is none;
-// InvalidArgument naming `what` when an entry does not parse.
-base::StatusOr<base::IPAddress> FirstV4Address(const std::vector<std::string>& values,
-                                               std::string_view what);
-base::StatusOr<base::Cidr> FirstV4Cidr(const std::vector<std::string>& values,
-                                       std::string_view what);
+// The first entry of `family` in `values` parsed as an address / a prefix; NotFound if there is
+// none; InvalidArgument naming `what` when an entry does not parse.
+base::StatusOr<base::IPAddress> FirstAddress(const std::vector<std::string>& values,
+                                             base::IPFamily family, std::string_view what);
+base::StatusOr<base::Cidr> FirstCidr(const std::vector<std::string>& values, base::IPFamily family,
+                                     std::string_view what);
+inline base::StatusOr<base::IPAddress> FirstV4Address(const std::vector<std::string>& values,
+                                                      std::string_view what) {
+  return FirstAddress(values, base::IPFamily::kV4, what);
+}
+inline base::StatusOr<base::Cidr> FirstV4Cidr(const std::vector<std::string>& values,
+                                              std::string_view what) {
+  return FirstCidr(values, base::IPFamily::kV4, what);
+}
 
 // Collects the errors of independent steps (one per node) into one status: the first error's code
 // and every message, "; "-separated.
