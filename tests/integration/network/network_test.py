@@ -347,6 +347,33 @@ class BackendTests:
                             "%s lost its route to %s" % (node, other))
         self.down_and_check(c)
 
+    def test_node_removed_while_an_agent_is_down_is_cleaned_when_it_restarts(self):
+        # node-1's agent is down when node-3 goes: the restarted agent finds node-3's entries
+        # stale (its first sync) and removes them, keeping node-2's.
+        c, n = self.cluster("d", nodes=3)
+        c.up()
+        ips, cidrs = n.node_ips(), n.pod_cidrs()
+        vtep3, vtep2 = self.vtep(c, "node-3"), self.vtep(c, "node-2")
+        wait_for("node-1's route to node-3",
+                 lambda: self.traces(n, "node-1", ips["node-3"], cidrs["node-3"], vtep3), 15)
+        argv, log = n.stop_agent("node-1")
+        n.stop_agent("node-3")
+        c.kubectl("delete", "node", "node-3", "--wait=true")
+        wait_for("node-2 to drop node-3's routes/neighbours/FDB",
+                 lambda: not self.traces(n, "node-2", ips["node-3"], cidrs["node-3"], vtep3), 15)
+        # Nobody cleaned node-1 meanwhile.
+        self.assertTrue(self.traces(n, "node-1", ips["node-3"], cidrs["node-3"], vtep3))
+        before = n.running_lines("node-1", log)
+        p = n.start_agent("node-1", argv, log)
+        wait_for("the restarted agent of node-1 to run",
+                 lambda: n.running_lines("node-1", log) > before or p.poll() is not None, 30)
+        wait_for("node-1 to drop node-3's stale routes/neighbours/FDB after its restart",
+                 lambda: not self.traces(n, "node-1", ips["node-3"], cidrs["node-3"], vtep3), 15)
+        self.assertIsNone(p.poll(), "the restarted agent of node-1 exited; " + log)
+        self.assertTrue(self.traces(n, "node-1", ips["node-2"], cidrs["node-2"], vtep2),
+                        "node-1 lost its route to node-2")
+        self.down_and_check(c)
+
     def vtep(self, c, node):
         """vxlan: the node's VTEP MAC (its annotation); None for the other backends."""
         if self.BACKEND != "vxlan":
