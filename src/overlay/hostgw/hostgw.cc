@@ -62,6 +62,8 @@ Status HostGwBackend::Sync(const std::vector<NodeInfo>& others) {
   if (!initialized_) return base::FailedPreconditionError("host-gw backend: Sync before Init");
   nl::Netlink& netlink = *options_.netlink;
   Errors errors;
+  // Which nodes are on the segment depends on the underlay's current addresses.
+  RETURN_IF_ERROR(RefreshSubnets(netlink, &underlay_).WithContext("host-gw: reading the underlay"));
   std::map<std::string, nl::Route> desired;
   for (const NodeInfo& node : others) {
     for (base::IPFamily family : {base::IPFamily::kV4, base::IPFamily::kV6}) {

@@ -108,6 +108,13 @@ TEST_F(HostGwTest, NodeOffTheSegmentIsAnErrorAndGetsNoRoute) {
   auto routes = Routes();
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].dst, Net("10.244.2.0/24"));
+  // The underlay gets an address on that segment after Init: the node becomes reachable.
+  ASSERT_TRUE(
+      nl_.AddAddress({.link_index = eth0_.index, .ip = Ip("10.9.9.1"), .prefix_len = 24}).ok());
+  ASSERT_TRUE(b->Sync({Node("far", "10.9.9.9", "10.244.5.0/24"),
+                       Node("n2", "192.168.1.2", "10.244.2.0/24")})
+                  .ok());
+  EXPECT_EQ(Routes().size(), 2u);
 }
 
 TEST_F(HostGwTest, FirstSyncAfterRestartRemovesStaleRoutesOnly) {

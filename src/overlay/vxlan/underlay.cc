@@ -57,6 +57,17 @@ base::StatusOr<Underlay> FindUnderlay(nl::Netlink& netlink, const base::IPAddres
   return u;
 }
 
+base::Status RefreshSubnets(nl::Netlink& netlink, Underlay* underlay) {
+  ASSIGN_OR_RETURN(std::vector<nl::Address> addresses,
+                   netlink.ListLinkAddresses(underlay->link_index, AF_UNSPEC));
+  underlay->subnets.clear();
+  for (const nl::Address& a : addresses) {
+    base::StatusOr<base::Cidr> c = base::Cidr::MakeMasked(a.ip, a.prefix_len);
+    if (c.ok()) underlay->subnets.push_back(*c);
+  }
+  return base::OkStatus();
+}
+
 base::StatusOr<base::IPAddress> FirstAddress(const std::vector<std::string>& values,
                                              base::IPFamily family, std::string_view what) {
   for (const std::string& v : values) {

@@ -53,6 +53,9 @@ base::StatusOr<Underlay> FindUnderlay(kernel::netlink::Netlink& netlink,
                                       const base::IPAddress& node_ip,
                                       std::string_view link_name = {});
 
+// Re-reads the connected subnets of `underlay`'s link (addresses may come and go after Init).
+base::Status RefreshSubnets(kernel::netlink::Netlink& netlink, Underlay* underlay);
+
 // The first entry of `family` in `values` parsed as an address / a prefix; NotFound if there is
 // none; InvalidArgument naming `what` when an entry does not parse.
 base::StatusOr<base::IPAddress> FirstAddress(const std::vector<std::string>& values,

@@ -170,6 +170,11 @@ StatusOr<NodeEntries> VxlanBackend::EntriesFor(const NodeInfo& node, int device_
 Status VxlanBackend::Sync(const std::vector<NodeInfo>& others) {
   if (!initialized_) return base::FailedPreconditionError("vxlan backend: Sync before Init");
   Errors errors;
+  if (options_.direct_routing) {
+    // Which nodes are on the segment depends on the underlay's current addresses.
+    RETURN_IF_ERROR(
+        RefreshSubnets(*options_.netlink, &underlay_).WithContext("vxlan: reading the underlay"));
+  }
   std::map<std::string, NodeEntries> desired;
   for (const NodeInfo& node : others) {
     StatusOr<NodeEntries> e = EntriesFor(node, device_index_, underlay_, options_.direct_routing);
