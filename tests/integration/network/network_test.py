@@ -1,10 +1,12 @@
 """Cross-node pod networking, per backend (vxlan, host-gw, bgp), on real `knet cluster`s.
 
 For each backend: pods on different nodes reach each other by pod IP over TCP, UDP and ICMP with
-no NAT; pod traffic to an address outside the cluster CIDR (the underlay's host address) leaves
-masqueraded as the node's IP; a removed node's routes, neighbours and FDB entries disappear from
-the other nodes; restarting the agents drops no established TCP connection. BGP only: every session
-is Established within 10 s, and an external BIRD peer learns every node's podCIDR.
+no NAT, with the backend's pod MTU (full-size packets cross unfragmented); pod traffic to an
+address outside the cluster CIDR (the underlay's host address) leaves masqueraded as the node's
+IP; a removed node's routes, neighbours and FDB entries disappear from the other nodes (also when
+one of their agents was down at the time: its restart cleans up); restarting the agents drops no
+established TCP connection. BGP only: every session is Established within 10 s, and an external
+BIRD peer learns every node's podCIDR.
 
 Each test makes its own cluster (unique name from the pid, state under a temp dir) and removes it
 even when it fails, then asserts nothing is left (the helpers of tests/integration/cluster). Needs
@@ -52,6 +54,10 @@ f = s.makefile("rwb")
 greeting = f.readline().decode().strip()
 f.write(b"ping\n"); f.flush()
 echo = f.readline().decode().strip()
+big = b"x" * 65536 + b"\n"  # full-size segments: an MTU too large for the path stalls here
+f.write(big); f.flush()
+if f.readline() != big:
+    sys.exit("the 64 KiB line did not come back whole")
 s.close()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(5)
@@ -95,6 +101,14 @@ def route_next_hops(show_route):
         elif prefix and fields[0] == "via" and len(fields) > 1:
             out[prefix].append(fields[1])
     return out
+
+
+def link_mtu(ip_link_show):
+    """The MTU in `ip -o link show dev X` output."""
+    m = re.search(r" mtu (\d+) ", ip_link_show)
+    if not m:
+        raise AssertionError("no mtu in: " + ip_link_show)
+    return int(m.group(1))
 
 
 def processes_in(netns_inodes):
@@ -310,6 +324,16 @@ class BackendTests:
             self.assertEqual(p.returncode, 0, "ping %s -> %s:\n%s%s" % (pod, target, p.stdout,
                                                                         p.stderr))
             self.assertIn("1 received", p.stdout)
+            # The pod's MTU is the underlay's minus the encapsulation (vxlan: 50), and a packet of
+            # exactly that size crosses unfragmented.
+            # (`ip`, not /sys/class/net: sysfs shows the host's namespace.)
+            underlay = link_mtu(n.node_exec(src, "ip", "-o", "link", "show", "dev", "eth0"))
+            mtu = link_mtu(n.pod_exec(pod, "ip", "-o", "link", "show", "dev", "eth0").stdout)
+            self.assertEqual(mtu, underlay - 50 if self.BACKEND == "vxlan" else underlay, pod)
+            p = n.pod_exec(pod, "ping", "-c", "1", "-W", "2", "-M", "do", "-s", str(mtu - 28),
+                           target, check=False)
+            self.assertEqual(p.returncode, 0, "ping -M do -s %d %s -> %s:\n%s%s" % (
+                mtu - 28, pod, target, p.stdout, p.stderr))
 
         # Out of the cluster CIDR: the host's bridge address sees the node's address, not the
         # pod's.
