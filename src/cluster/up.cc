@@ -89,6 +89,9 @@ class Builder {
   }
 
   base::Status MakeUnderlay() {
+    // Two `up`s at once must not both pick the same free subnet: choosing it and putting it on
+    // the bridge happen under a host-wide lock (released when `lock` closes).
+    ASSIGN_OR_RETURN(internal::HostLock lock, internal::HostLock::Acquire());
     ASSIGN_OR_RETURN(std::vector<base::Cidr> taken, underlay_.HostPrefixes());
     base::Cidr cidr;
     if (o_.underlay_cidr.empty()) {

@@ -25,6 +25,8 @@ inline constexpr std::string_view kDefaultStateRoot = "/var/lib/knet/clusters";
 inline constexpr std::string_view kManifestFile = "manifest.json";
 // The node end of every node's veth, inside the node netns.
 inline constexpr std::string_view kNodeInterface = "eth0";
+// Held while an `up` picks its underlay subnet and creates its bridge (flock).
+inline constexpr std::string_view kHostLockPath = "/run/lock/knet-cluster.lock";
 // Most nodes one cluster may have (the veth names keep 3 digits for the index).
 inline constexpr int kMaxNodes = 250;
 

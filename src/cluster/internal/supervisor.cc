@@ -3,16 +3,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "agent/process/process.h"
+#include "cluster/internal/naming.h"
 
 extern char** environ;
 
@@ -189,6 +192,25 @@ int SweepProcesses(const std::set<ino_t>& netns_inodes, const std::string& state
     }
   }
   return static_cast<int>(killed.size());
+}
+
+base::StatusOr<HostLock> HostLock::Acquire() {
+  std::string path(kHostLockPath);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return base::ErrnoError(errno, "opening " + path);
+  while (flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    close(fd);
+    return base::ErrnoError(err, "locking " + path);
+  }
+  return HostLock(fd);
+}
+
+HostLock::~HostLock() {
+  if (fd_ >= 0) close(fd_);
 }
 
 }  // namespace knet::cluster::internal

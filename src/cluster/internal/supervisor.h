@@ -12,6 +12,7 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -46,5 +47,21 @@ base::StatusOr<ino_t> NetnsInode(const std::string& path);
 // then that), and waits up to `wait` for them to go. Returns how many it killed.
 int SweepProcesses(const std::set<ino_t>& netns_inodes, const std::string& state_dir,
                    std::chrono::milliseconds wait);
+
+// An exclusive flock on kHostLockPath, held until destruction. Move-only.
+class HostLock {
+ public:
+  // Blocks until the lock is free.
+  static base::StatusOr<HostLock> Acquire();
+  HostLock(HostLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  HostLock& operator=(HostLock&&) = delete;
+  HostLock(const HostLock&) = delete;
+  HostLock& operator=(const HostLock&) = delete;
+  ~HostLock();
+
+ private:
+  explicit HostLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 }  // namespace knet::cluster::internal

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "cluster/internal/manifest.h"
 
@@ -75,6 +77,23 @@ TEST_F(ClusterSupervisorTest, SweepKillsWhatRunsFromTheStateDirOnly) {
   EXPECT_FALSE(IsRunning(*flag));
   EXPECT_TRUE(IsRunning(*theirs));
   EXPECT_TRUE(StopProcesses({*theirs}, 1s).empty());
+}
+
+TEST(ClusterHostLockTest, SerialisesHolders) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (/run/lock)";
+  auto first = HostLock::Acquire();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::atomic<bool> second_held{false};
+  std::thread t([&] {
+    auto second = HostLock::Acquire();
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    second_held = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(second_held.load());
+  { HostLock release = std::move(*first); }
+  t.join();
+  EXPECT_TRUE(second_held.load());
 }
 
 }  // namespace
