@@ -301,13 +301,15 @@ class Builder {
       out_ << std::setw(12) << r.name << std::setw(ns_width) << r.netns << std::setw(16) << r.ip
            << cidr << "\n";
     }
+    // The state dir flag, when the cluster does not live in the default one.
+    std::string sd = m_.state_dir == StateDir(m_.name, "") ? "" : " --state-dir " + m_.state_dir;
     out_ << "\nAPI server: " << m_.api_server << "\n"
          << "try:\n"
          << "  export KUBECONFIG=" << m_.kubeconfig << "\n"
          << "  kubectl get nodes -o wide\n"
-         << "  knet cluster status " << m_.name << "\n"
-         << "  knet cluster exec " << m_.name << " node-1 -- cat /proc/net/fib_trie\n"
-         << "  knet cluster down " << m_.name << "\n";
+         << "  knet cluster status " << m_.name << sd << "\n"
+         << "  knet cluster exec " << m_.name << " node-1" << sd << " -- cat /proc/net/fib_trie\n"
+         << "  knet cluster down " << m_.name << sd << "\n";
   }
 
   const UpOptions& o_;
