@@ -487,6 +487,35 @@ class BackendTests:
 class VxlanTest(BackendTests, unittest.TestCase):
     BACKEND = "vxlan"
 
+    def test_direct_routing_on_one_segment(self):
+        # flannel's DirectRouting: nodes on the same L2 segment get a plain route via the other
+        # node's address on eth0 and no VXLAN neighbour or FDB entry; pods still see each other's
+        # own IPs.
+        c, n = self.cluster("x", nodes=2, extra=["--agent-arg=--direct-routing"])
+        c.up()
+        ips, cidrs = n.node_ips(), n.pod_cidrs()
+        for src, dst in (("node-1", "node-2"), ("node-2", "node-1")):
+            def direct_route(src=src, dst=dst):
+                return [l for l in n.node_exec(src, "ip", "-4", "route").splitlines()
+                        if l.startswith(cidrs[dst] + " ")]
+
+            route = wait_for("%s's direct route to %s" % (src, cidrs[dst]), direct_route, 15)
+            self.assertEqual(len(route), 1, route)
+            self.assertIn("via %s dev eth0 " % ips[dst], route[0] + " ")
+            self.assertEqual(n.node_exec(src, "ip", "neigh", "show", "dev", "knet.1").strip(), "")
+            self.assertEqual(n.node_exec(src, "bridge", "fdb", "show", "dev", "knet.1").strip(),
+                             "")
+        for node in ("node-1", "node-2"):
+            n.run_pod("echo-" + node, node, ["python3", ECHO_SERVER, str(PORT)])
+        n.wait_ready("echo-node-1", "echo-node-2")
+        client, server = n.pod_ip("echo-node-1"), n.pod_ip("echo-node-2")
+        out = wait_for("TCP+UDP echo-node-1 -> %s" % server, lambda: (lambda p: p.returncode == 0
+                       and p.stdout)(n.pod_exec("echo-node-1", "python3", "-c", PROBE, server,
+                                                str(PORT), check=False)), 15, 0.3)
+        self.assertIn("tcp from %s ping" % client, out)
+        self.assertIn("udp from %s dgram %s" % (client, server), out)
+        self.down_and_check(c)
+
 
 class HostGwTest(BackendTests, unittest.TestCase):
     BACKEND = "host-gw"
