@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -73,6 +74,7 @@ class Cluster:
         self.kubeconfig = os.path.join(self.tmp, "kubeconfig")
         self.env = dict(os.environ, KUBECONFIG=self.kubeconfig)
         self.timeout = timeout
+        self.servers = []
 
     def up(self):
         t0 = time.time()
@@ -82,12 +84,29 @@ class Cluster:
         return time.time() - t0
 
     def close(self):
+        for p in self.servers:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
         if os.path.exists(self.state):
-            p = run([self.knet, "cluster", "down", self.name, "--state-dir", self.state],
-                    timeout=180, check=False)
-            if p.returncode != 0:
-                print("warning: knet cluster down %s failed (%d): %s%s"
-                      % (self.name, p.returncode, p.stdout, p.stderr), file=sys.stderr)
+            try:
+                p = run([self.knet, "cluster", "down", self.name, "--state-dir", self.state],
+                        timeout=180, check=False)
+                err = None if p.returncode == 0 else "(%d) %s%s" % (p.returncode, p.stdout,
+                                                                    p.stderr)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                err = str(e)
+            if err is not None:
+                # Keep the state dir: `knet cluster down NAME --state-dir DIR` can finish it.
+                print("warning: knet cluster down %s --state-dir %s failed: %s"
+                      % (self.name, self.state, err), file=sys.stderr)
+                return
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def kubectl(self, *args, timeout=120, input_text=None):
@@ -102,11 +121,20 @@ class Cluster:
         return run([self.knet, "cluster", "exec", self.name, node, "--state-dir", self.state,
                     "--"] + list(cmd), timeout=timeout).stdout
 
-    def node_spawn(self, node, *cmd):
-        """A command left running in a node's netns (it must end by itself: see its callers)."""
-        return subprocess.Popen([self.knet, "cluster", "exec", self.name, node, "--state-dir",
-                                 self.state, "--"] + list(cmd), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+    def node_server(self, node, port, *cmd):
+        """A server left running in a node's netns until close(); returns once it listens.
+
+        `knet cluster exec` keeps the command in its process group (a new session here), so
+        close() stops them all with one killpg (`timeout --foreground` does not move to a group
+        of its own); `timeout` bounds the server if this script is SIGKILLed."""
+        p = subprocess.Popen([self.knet, "cluster", "exec", self.name, node, "--state-dir",
+                              self.state, "--", "timeout", "--foreground", "3600"] + list(cmd),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.servers.append(p)
+        wait("%s listening on port %d in %s" % (cmd[0], port, node),
+             lambda: p.poll() is None and ":%d " % port in self.node_exec(node, "ss", "-Hltn"),
+             timeout=20)
 
     def pod_exec(self, pod, *cmd, timeout=120):
         return self.kubectl("exec", pod, "--", *cmd, timeout=timeout)
@@ -163,48 +191,18 @@ def iperf_rate(out):
             end["sum_sent"].get("retransmits", 0))
 
 
-def listening(c, node, port):
-    return lambda: ":%d " % port in c.node_exec(node, "ss", "-Hltn")
+def measure_iperf(c, where, server_ip, seconds):
+    cmd = ["iperf3", "-c", server_ip, "-p", str(IPERF_PORT), "-t", str(seconds), "-J"]
+    if where == "pod":
+        return iperf_rate(c.pod_exec("client", *cmd, timeout=seconds + 60))
+    return iperf_rate(c.node_exec("node-2", *cmd, timeout=seconds + 60))
 
 
-def measure_pod_iperf(c, server_ip, seconds):
-    return iperf_rate(c.pod_exec("client", "iperf3", "-c", server_ip, "-p", str(IPERF_PORT),
-                                 "-t", str(seconds), "-J", timeout=seconds + 60))
-
-
-def measure_node_iperf(c, server_ip, seconds):
-    # One-off server in node-1's netns; `timeout` ends it even if the client never comes.
-    srv = c.node_spawn("node-1", "timeout", str(seconds + 60), "iperf3", "-s", "-1", "-p",
-                       str(IPERF_PORT), "-B", server_ip)
-    try:
-        wait("iperf3 -s in node-1", listening(c, "node-1", IPERF_PORT), timeout=20)
-        return iperf_rate(c.node_exec("node-2", "iperf3", "-c", server_ip, "-p", str(IPERF_PORT),
-                                      "-t", str(seconds), "-J", timeout=seconds + 60))
-    finally:
-        try:
-            srv.wait(timeout=seconds + 70)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
-
-
-def measure_pod_rr(c, server_ip, n):
-    return json.loads(c.pod_exec("client", PY, PINGPONG, "client", server_ip,
-                                 str(PINGPONG_PORT), str(n), timeout=300))
-
-
-def measure_node_rr(c, server_ip, n):
-    srv = c.node_spawn("node-1", PY, PINGPONG, "server", str(PINGPONG_PORT), "--once")
-    try:
-        wait("pingpong server in node-1", listening(c, "node-1", PINGPONG_PORT), timeout=20)
-        return json.loads(c.node_exec("node-2", PY, PINGPONG, "client", server_ip,
-                                      str(PINGPONG_PORT), str(n), timeout=300))
-    finally:
-        try:
-            srv.wait(timeout=150)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
+def measure_rr(c, where, server_ip, n):
+    cmd = [PY, PINGPONG, "client", server_ip, str(PINGPONG_PORT), str(n)]
+    if where == "pod":
+        return json.loads(c.pod_exec("client", *cmd, timeout=300))
+    return json.loads(c.node_exec("node-2", *cmd, timeout=300))
 
 
 def interleaved(runs, pod_fn, node_fn):
@@ -237,13 +235,17 @@ def bench_backend(knet, backend, args):
             r["vxlan_mtu"] = link_mtu(c.node_exec("node-2", "ip", "-j", "link", "show", "dev",
                                                   "knet.1"))
         r["route_to_pod"] = c.node_exec("node-2", "ip", "route", "get", ips["server"]).strip()
+        # The same servers as the pod's, in node-1's netns, on node-1's InternalIP.
+        c.node_server("node-1", IPERF_PORT, "iperf3", "-s", "-p", str(IPERF_PORT), "-B",
+                      nodes["node-1"])
+        c.node_server("node-1", PINGPONG_PORT, PY, PINGPONG, "server", str(PINGPONG_PORT))
         r["loadavg_before"] = os.getloadavg()
         tp_pod, tp_node = interleaved(
-            args.runs, lambda: measure_pod_iperf(c, ips["server"], args.seconds),
-            lambda: measure_node_iperf(c, nodes["node-1"], args.seconds))
+            args.runs, lambda: measure_iperf(c, "pod", ips["server"], args.seconds),
+            lambda: measure_iperf(c, "node", nodes["node-1"], args.seconds))
         rr_pod, rr_node = interleaved(
-            args.runs, lambda: measure_pod_rr(c, ips["server"], args.round_trips),
-            lambda: measure_node_rr(c, nodes["node-1"], args.round_trips))
+            args.runs, lambda: measure_rr(c, "pod", ips["server"], args.round_trips),
+            lambda: measure_rr(c, "node", nodes["node-1"], args.round_trips))
         r["loadavg_after"] = os.getloadavg()
         r["gbps_pod"] = [x[0] for x in tp_pod]
         r["gbps_underlay"] = [x[0] for x in tp_node]
@@ -300,17 +302,29 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("overlay_bench: needs root (network namespaces)")
-    knet = os.path.abspath(os.path.join(args.build, "src", "cmd", "knet"))
     for b in args.backends.split(","):
         if b not in SHORT:
             sys.exit("overlay_bench: unknown backend %s (vxlan, host-gw, bgp)" % b)
+    # Run copies of the binaries: a rebuild of the shared build dir during the run (relinking
+    # knet) must not break the clusters' `down`. The agent finds knet-cni and knet-shim next to
+    # knet.
+    bindir = tempfile.mkdtemp(prefix="knet-overlay-bench-bin-")
+    try:
+        for b in ("knet", "knet-cni", "knet-shim"):
+            shutil.copy2(os.path.join(args.build, "src", "cmd", b), os.path.join(bindir, b))
+        run_all(os.path.join(bindir, "knet"), args)
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
+def run_all(knet, args):
     print("overlay: 2-node clusters, iperf3 -t %d x%d, %d round trips x%d, knet at %s, kernel %s"
-          % (args.seconds, args.runs, args.round_trips, args.runs, knet, os.uname().release))
+          % (args.seconds, args.runs, args.round_trips, args.runs, args.build, os.uname().release))
     results, failed = [], []
     for b in args.backends.split(","):
         try:
             r = bench_backend(knet, b, args)
-        except (Failed, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+        except (Failed, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
             print("%s: FAILED: %s" % (b, e), file=sys.stderr, flush=True)
             failed.append(b)
             continue

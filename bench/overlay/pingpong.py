@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """TCP request/response latency: a 1-byte request, a 1-byte reply, N round trips.
 
-    pingpong.py server PORT [--once]      echo every byte back (TCP_NODELAY); --once: serve one
-                                          connection, then exit (for servers started in a node
-                                          namespace, which nothing else would stop)
+    pingpong.py server PORT               echo every byte back (TCP_NODELAY), any number of
+                                          connections at once
     pingpong.py client HOST PORT [N]      N round trips (default 2000, after 100 not counted);
                                           prints JSON {"n", "p50_us", "p90_us", "p99_us",
                                           "mean_us", "min_us", "max_us"}
@@ -32,17 +31,11 @@ def serve_conn(conn):
             conn.sendall(b)
 
 
-def server(port, once):
+def server(port):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", port))
     ls.listen(16)
-    if once:
-        ls.settimeout(120)  # never wait forever for a client that will not come
-        conn, _ = ls.accept()
-        conn.settimeout(120)
-        serve_conn(conn)
-        return
     while True:
         conn, _ = ls.accept()
         threading.Thread(target=serve_conn, args=(conn,), daemon=True).start()
@@ -82,7 +75,7 @@ def client(host, port, n):
 
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "server":
-        server(int(sys.argv[2]), "--once" in sys.argv[3:])
+        server(int(sys.argv[2]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "client":
         client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 2000)
     else:
