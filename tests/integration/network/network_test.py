@@ -423,6 +423,21 @@ class BackendTests:
                       if vtep in l or ("dst %s " % node_ip) in l + " "]
         return found
 
+    def adopted_state(self, n, node):
+        """What an agent restart must adopt, not recreate: vxlan the knet.1 device (index, MAC);
+        bgp the running bird (its pid); host-gw the route to the other node (as a line)."""
+        if self.BACKEND == "vxlan":
+            fields = n.node_exec(node, "ip", "-o", "link", "show", "dev", "knet.1").split()
+            return fields[0], fields[fields.index("link/ether") + 1]
+        if self.BACKEND == "bgp":
+            with open(os.path.join(n.node_record(node)["rootDir"], "bird", "bird.pid")) as f:
+                pid = int(f.read().strip())
+            return pid, ctest.start_time(pid)
+        other = "node-2" if node == "node-1" else "node-1"
+        cidr = n.pod_cidrs()[other]
+        return [l for l in n.node_exec(node, "ip", "-4", "route").splitlines()
+                if l.startswith(cidr + " ")]
+
     def test_agent_restart_keeps_established_connection(self):
         c, n = self.cluster("a", nodes=2)
         c.up()
@@ -449,12 +464,15 @@ class BackendTests:
 
         wait_for("the client's first lines", lambda: os.path.exists(progress) and lines() >= 5, 20)
         for node in ("node-2", "node-1"):
+            kept = self.adopted_state(n, node)
             n.restart_agent(node)
             # Lines keep flowing on the same connection after the restart, and the new agent has
             # reconciled (a full second of traffic after it said it runs).
             seen = lines()
             wait_for("lines after restarting %s's agent" % node, lambda s=seen: lines() >= s + 10,
                      15)
+            self.assertEqual(self.adopted_state(n, node), kept,
+                             "%s's agent restart replaced what it should have adopted" % node)
         # The restarted agents kept (or reconciled back) each other's routes (and vxlan entries).
         ips, cidrs = n.node_ips(), n.pod_cidrs()
         for node, other in (("node-1", "node-2"), ("node-2", "node-1")):
