@@ -1,6 +1,8 @@
 // knet-cni: the CNI plugin that runtimes exec once per pod (CNI 1.1, bridge mode with built-in
 // host-local IPAM). Kept lean: it links only src/cni and what that needs, because process start-up
 // is most of a CNI call's cost. This file only builds the real kernel seams and runs cni::Run.
+#include <sys/socket.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
@@ -15,6 +17,7 @@
 #include "kernel/netlink/linux_netlink.h"
 #include "kernel/netns/netns.h"
 #include "kernel/nft/linux_nft.h"
+#include "kernel/sysctl/sysctl.h"
 
 namespace {
 
@@ -59,6 +62,10 @@ knet::base::StatusOr<knet::cni::KernelHandle> MakeLinuxKernel() {
     ASSIGN_OR_RETURN(pod->ns, netns::Netns::Open(path));
     ASSIGN_OR_RETURN(pod->netlink, LinuxNetlink::Open(pod->ns));
     return knet::cni::PodNetns{pod->ns.fd(), pod->netlink.get(), pod};
+  };
+  handle.kernel.enable_forwarding = [](int family) -> knet::base::Status {
+    return knet::kernel::sysctl::Set(
+        family == AF_INET ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding", "1");
   };
   handle.owner = owner;
   return handle;

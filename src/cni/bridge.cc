@@ -269,6 +269,15 @@ Outcome<nlohmann::json> Add(const NetConf& conf, const Environment& env, Kernel&
 
   if (conf.is_gateway) {
     if (auto e = EnsureGateways(host, bridge.value(), conf, *alloc)) return *e;
+    if (kernel.enable_forwarding) {
+      std::set<int> families;
+      for (const auto& ip : alloc->ips) families.insert(FamilyOf(ip.address));
+      for (int family : families) {
+        if (base::Status f = kernel.enable_forwarding(family); !f.ok()) {
+          return KernelError(f, "enabling IP forwarding for the gateway");
+        }
+      }
+    }
   }
   const std::string host_name = HostVethName(env.container_id, env.ifname);
   kernel::netlink::VethSpec veth{.name = env.ifname,

@@ -46,6 +46,10 @@ struct Kernel {
   // nftables in the host namespace; needed only with ipMasq (masq.h).
   kernel::nft::Nftables* nft = nullptr;
   ipam::StoreOptions store_options;
+  // Turns on IP forwarding in the host namespace for a family (AF_INET, AF_INET6): with
+  // isGateway the node routes its pods' traffic, as the reference bridge plugin ensures. Null:
+  // left as it is (tests with fakes).
+  std::function<base::Status(int family)> enable_forwarding;
 };
 
 // The host end's name: "knet" + 11 hex digits of a hash of container ID and ifname (15 bytes,
