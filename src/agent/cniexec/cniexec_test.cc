@@ -119,6 +119,9 @@ class CniExecTest : public ::testing::Test {
     EXPECT_TRUE(l.ok()) << l.status().ToString();
     return l.ok() ? *l : NetworkConfigList{};
   }
+  // Container IDs unique per test process: the host end of the veth is named from a hash of
+  // (container ID, ifname), and tests run in parallel processes share the host namespace.
+  std::string Cid(const std::string& base) const { return base + "-" + std::to_string(id_); }
   RuntimeConf Rt(const std::string& netns_path, const std::string& cid) {
     RuntimeConf rt;
     rt.container_id = cid;
@@ -158,7 +161,7 @@ class CniExecTest : public ::testing::Test {
 TEST_F(CniExecTest, AddGivesAddressesAndDelRemovesThem) {
   NetworkConfigList net = List({KnetCni()});
   std::string ns = NewNetns();
-  RuntimeConf rt = Rt(ns, "c1");
+  RuntimeConf rt = Rt(ns, Cid("c1"));
   auto r = cni_->AddNetworkList(net, rt);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->ips.size(), 2u);
@@ -167,11 +170,11 @@ TEST_F(CniExecTest, AddGivesAddressesAndDelRemovesThem) {
   EXPECT_FALSE(r->ips[1].is_v4());
   EXPECT_EQ(r->result["cniVersion"], "1.1.0");
   EXPECT_TRUE(HasEth0(ns));
-  const std::string cache = cni_->CachePath(net.name, "c1", "eth0");
+  const std::string cache = cni_->CachePath(net.name, Cid("c1"), "eth0");
   ASSERT_TRUE(std::filesystem::exists(cache));
   nlohmann::json doc = nlohmann::json::parse(std::ifstream(cache));
   EXPECT_EQ(doc["kind"], "cniCacheV1");
-  EXPECT_EQ(doc["containerId"], "c1");
+  EXPECT_EQ(doc["containerId"], Cid("c1"));
   EXPECT_EQ(doc["result"], r->result);
   auto cached = cni_->GetCachedResult(net, rt);
   ASSERT_TRUE(cached.ok()) << cached.status().ToString();
@@ -193,23 +196,23 @@ TEST_F(CniExecTest, AddGivesAddressesAndDelRemovesThem) {
 TEST_F(CniExecTest, OlderResultVersionsGiveTheSameAddresses) {
   NetworkConfigList net = List({KnetCni()}, "0.4.0");
   std::string ns = NewNetns();
-  auto r = cni_->AddNetworkList(net, Rt(ns, "c1"));
+  auto r = cni_->AddNetworkList(net, Rt(ns, Cid("c1")));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->result["cniVersion"], "0.4.0");
   EXPECT_EQ(r->result["ips"][0]["version"], "4");  // 0.4.0 form
   ASSERT_EQ(r->ips.size(), 2u);
   EXPECT_TRUE(r->ips[0].is_v4());
-  EXPECT_TRUE(cni_->CheckNetworkList(net, Rt(ns, "c1")).ok());
+  EXPECT_TRUE(cni_->CheckNetworkList(net, Rt(ns, Cid("c1"))).ok());
   // GC and STATUS do not exist before 1.1.0: no-ops, as in libcni.
   EXPECT_TRUE(cni_->GetStatusNetworkList(net).ok());
-  EXPECT_TRUE(cni_->DelNetworkList(net, Rt(ns, "c1")).ok());
+  EXPECT_TRUE(cni_->DelNetworkList(net, Rt(ns, Cid("c1"))).ok());
   EXPECT_EQ(Reservations(net.name), 0);
 }
 
 TEST_F(CniExecTest, FailingSecondPluginIsReportedAndTheFirstIsUndone) {
   NetworkConfigList net = List({KnetCni(), {{"type", "failer"}}});
   std::string ns = NewNetns();
-  auto r = cni_->AddNetworkList(net, Rt(ns, "c1"));
+  auto r = cni_->AddNetworkList(net, Rt(ns, Cid("c1")));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::StatusCode::kUnavailable);
   EXPECT_NE(r.status().message().find(
@@ -218,7 +221,7 @@ TEST_F(CniExecTest, FailingSecondPluginIsReportedAndTheFirstIsUndone) {
       << r.status().message();
   EXPECT_EQ(Read("rec/log"), "failer ADD\nfailer DEL\n");
   EXPECT_FALSE(HasEth0(ns));
-  EXPECT_FALSE(std::filesystem::exists(cni_->CachePath(net.name, "c1", "eth0")));
+  EXPECT_FALSE(std::filesystem::exists(cni_->CachePath(net.name, Cid("c1"), "eth0")));
   // knet-cni's reservations were released by the DEL.
   EXPECT_EQ(Reservations(net.name), 0);
 }
@@ -229,7 +232,7 @@ TEST_F(CniExecTest, ConfigInjectionCapabilitiesAndPrevResultChaining) {
                                 {"capabilities", {{"bandwidth", true}}}};
   NetworkConfigList net = List({KnetCni(), with_cap, without_cap}, "1.0.0");
   std::string ns = NewNetns();
-  RuntimeConf rt = Rt(ns, "c1");
+  RuntimeConf rt = Rt(ns, Cid("c1"));
   rt.capability_args["portMappings"] = PortMappingsJson({{8080, 80, "tcp", ""}});
   auto r = cni_->AddNetworkList(net, rt);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -241,11 +244,12 @@ TEST_F(CniExecTest, ConfigInjectionCapabilitiesAndPrevResultChaining) {
   EXPECT_EQ(add["stdin"]["prevResult"], r->result);  // pass-through: knet-cni's result
   EXPECT_EQ(add["env"]["CNI_IFNAME"], "eth0");
   EXPECT_EQ(add["env"]["CNI_NETNS"], ns);
-  EXPECT_EQ(add["env"]["CNI_CONTAINERID"], "c1");
+  EXPECT_EQ(add["env"]["CNI_CONTAINERID"], Cid("c1"));
   EXPECT_EQ(add["env"]["CNI_PATH"], dir_ + "/bin:/usr/lib/cni");
-  EXPECT_EQ(add["env"]["CNI_ARGS"],
-            "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-c1;"
-            "K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=uid-c1");
+  const std::string c1 = Cid("c1");
+  EXPECT_EQ(add["env"]["CNI_ARGS"], "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-" +
+                                        c1 + ";K8S_POD_INFRA_CONTAINER_ID=" + c1 +
+                                        ";K8S_POD_UID=uid-" + c1);
   nlohmann::json nocap = nlohmann::json::parse(Read("rec/recorder-nocap-ADD.json"));
   EXPECT_FALSE(nocap["stdin"].contains("runtimeConfig"));
 
@@ -275,7 +279,7 @@ TEST_F(CniExecTest, GcRemovesAttachmentsNotInTheValidList) {
 
 TEST_F(CniExecTest, MissingPluginIsNotFound) {
   NetworkConfigList net = List({{{"type", "no-such-plugin"}}});
-  auto r = cni_->AddNetworkList(net, Rt(NewNetns(), "c1"));
+  auto r = cni_->AddNetworkList(net, Rt(NewNetns(), Cid("c1")));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("failed to find plugin \"no-such-plugin\""),
             std::string::npos)
@@ -295,7 +299,7 @@ TEST_F(CniExecTest, ReferencePortmapChained) {
   nlohmann::json portmap = {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}};
   NetworkConfigList net = List({KnetCni(), portmap}, "1.0.0");
   std::string ns = NewNetns();
-  RuntimeConf rt = Rt(ns, "c1");
+  RuntimeConf rt = Rt(ns, Cid("c1"));
   const int port = 40000 + id_ % 20000;
   rt.capability_args["portMappings"] = PortMappingsJson({{port, 80, "tcp", ""}});
   auto nat_rules = [&]() -> std::string {
