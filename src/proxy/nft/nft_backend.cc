@@ -1,0 +1,256 @@
+#include "proxy/nft/nft_backend.h"
+
+#include <utility>
+#include <vector>
+
+namespace knet::proxy::nft {
+namespace {
+
+using kernel::nft::Element;
+using kernel::nft::Transaction;
+
+bool Empty(const Fragment& f) { return f.elements.empty() && f.chains.empty(); }
+
+void AddChainWithRules(kernel::nft::Family fam, const std::string& chain,
+                       const std::vector<kernel::nft::Rule>& rules, Transaction& tx) {
+  tx.AddChain(fam, kTable, chain);
+  for (const kernel::nft::Rule& r : rules) tx.AddRule(fam, kTable, chain, r);
+}
+
+}  // namespace
+
+NftBackend::NftBackend(kernel::nft::Nftables& nft, Config config)
+    : nft_(nft), config_(std::move(config)) {}
+
+Fragment NftBackend::Render(base::IPFamily f, const ServicePortName& spn,
+                            const ServicePortMap& services, const EndpointsMap& endpoints) const {
+  auto svc = services.find(spn);
+  if (svc == services.end()) return {};
+  auto eps = endpoints.find(spn);
+  return RenderService(f, spn, svc->second, eps == endpoints.end() ? nullptr : &eps->second,
+                       config_);
+}
+
+namespace {
+
+// Element bookkeeping shared by full and partial syncs.
+struct Books {
+  std::map<std::string, std::vector<Element>> deletes;
+  std::map<std::string, std::vector<Element>> adds;
+  int conflicts = 0;
+};
+
+template <class Installed>
+void Release(std::map<std::string, std::map<std::string, Installed>>& installed,
+             const std::string& set, const Element& el, const ServicePortName& spn, Books& books) {
+  auto& by_key = installed[set];
+  auto it = by_key.find(KeyText(el));
+  if (it == by_key.end() || !(it->second.element == el)) return;  // not ours (a conflict)
+  it->second.users.erase(spn);
+  if (!it->second.users.empty()) return;
+  books.deletes[set].push_back(it->second.element);
+  by_key.erase(it);
+}
+
+template <class Installed>
+void Acquire(std::map<std::string, std::map<std::string, Installed>>& installed,
+             const std::string& set, const Element& el, const ServicePortName& spn, Books& books) {
+  auto& by_key = installed[set];
+  std::string key = KeyText(el);
+  auto it = by_key.find(key);
+  if (it == by_key.end()) {
+    by_key[key] = Installed{el, {spn}};
+    books.adds[set].push_back(el);
+    return;
+  }
+  if (it->second.element == el) {
+    it->second.users.insert(spn);
+    return;
+  }
+  ++books.conflicts;  // another service port owns this key with other data (e.g. a shared
+                      // externalIP:port): first come, first served, as the kernel can hold one
+}
+
+void Emit(kernel::nft::Family fam, const Books& books, Transaction& tx) {
+  for (const auto& [set, els] : books.deletes) tx.DeleteElements(fam, kTable, set, els);
+  for (const auto& [set, els] : books.adds) tx.AddElements(fam, kTable, set, els);
+}
+
+}  // namespace
+
+void NftBackend::BuildFull(const ServicePortMap& services, const EndpointsMap& endpoints,
+                           std::map<base::IPFamily, FamilyState>& states, Transaction& tx) const {
+  for (base::IPFamily f : config_.families) {
+    const kernel::nft::Family fam = TableFamily(f);
+    FamilyState& st = states[f];
+    st = FamilyState{};
+    // Replace the whole table in this one transaction: "add" makes the delete valid on the first
+    // run, and nothing is ever without rules because the batch is atomic.
+    tx.AddTable(fam, kTable);
+    tx.DeleteTable(fam, kTable);
+    tx.AddTable(fam, kTable);
+    RenderBase(f, config_, tx);
+    Books books;
+    std::vector<std::pair<const ServicePortName*, Fragment>> frags;
+    for (const auto& [spn, info] : services) {
+      Fragment frag = Render(f, spn, services, endpoints);
+      if (Empty(frag)) continue;
+      st.picks.insert(frag.picks.begin(), frag.picks.end());
+      st.nodeport_picks.insert(frag.nodeport_picks.begin(), frag.nodeport_picks.end());
+      frags.emplace_back(&spn, std::move(frag));
+    }
+    for (uint32_t e : st.picks)
+      tx.AddChain(fam, kTable, PickChain(e)).AddRule(fam, kTable, PickChain(e), PickRule(f, e));
+    for (uint32_t e : st.nodeport_picks) {
+      tx.AddChain(fam, kTable, NodePortPickChain(e))
+          .AddRule(fam, kTable, NodePortPickChain(e), NodePortPickRule(f, e));
+    }
+    for (auto& [spn, frag] : frags) {
+      for (const auto& [chain, rules] : frag.chains) AddChainWithRules(fam, chain, rules, tx);
+      for (const auto& [set, els] : frag.elements) {
+        for (const Element& el : els) Acquire(st.installed, set, el, *spn, books);
+      }
+      st.fragments[*spn] = std::move(frag);
+    }
+    Emit(fam, books, tx);
+  }
+}
+
+Transaction NftBackend::BuildFullSync(const ServicePortMap& services,
+                                      const EndpointsMap& endpoints) const {
+  std::map<base::IPFamily, FamilyState> states;
+  Transaction tx;
+  BuildFull(services, endpoints, states, tx);
+  return tx;
+}
+
+base::Status NftBackend::FullSync(const ServicePortMap& services, const EndpointsMap& endpoints) {
+  std::map<base::IPFamily, FamilyState> states;
+  Transaction tx;
+  BuildFull(services, endpoints, states, tx);
+  base::Status st = nft_.Apply(tx);
+  if (!st.ok()) {
+    ++stats_.failed_syncs;
+    needs_full_ = true;
+    return st.WithContext("proxy full sync of " + std::to_string(services.size()) +
+                          " service ports");
+  }
+  state_ = std::move(states);
+  needs_full_ = false;
+  ++stats_.full_syncs;
+  stats_.last_operations = tx.ops().size();
+  stats_.elements = 0;
+  for (const auto& [f, fs] : state_) {
+    for (const auto& [set, els] : fs.installed) stats_.elements += els.size();
+  }
+  return base::OkStatus();
+}
+
+base::Status NftBackend::Sync(const ServicePortMap& services, const EndpointsMap& endpoints,
+                              const std::set<ServicePortName>& changed) {
+  if (needs_full_) return FullSync(services, endpoints);
+  if (changed.empty()) return base::OkStatus();
+  Transaction tx;
+  std::vector<std::pair<kernel::nft::Family, Books>> books_by_family;
+  std::vector<std::pair<kernel::nft::Family, std::string>> deleted_chains;
+  for (base::IPFamily f : config_.families) {
+    const kernel::nft::Family fam = TableFamily(f);
+    FamilyState& st = state_[f];
+    std::vector<std::pair<const ServicePortName*, Fragment>> now;
+    for (const ServicePortName& spn : changed) {
+      now.emplace_back(&spn, Render(f, spn, services, endpoints));
+    }
+    // New shared pick chains first: the elements below go to them.
+    for (const auto& [spn, frag] : now) {
+      for (uint32_t e : frag.picks) {
+        if (st.picks.insert(e).second) {
+          tx.AddChain(fam, kTable, PickChain(e)).AddRule(fam, kTable, PickChain(e), PickRule(f, e));
+        }
+      }
+      for (uint32_t e : frag.nodeport_picks) {
+        if (st.nodeport_picks.insert(e).second) {
+          tx.AddChain(fam, kTable, NodePortPickChain(e))
+              .AddRule(fam, kTable, NodePortPickChain(e), NodePortPickRule(f, e));
+        }
+      }
+    }
+    static const Fragment kNone;
+    auto old_of = [&](const ServicePortName& spn) -> const Fragment& {
+      auto it = st.fragments.find(spn);
+      return it == st.fragments.end() ? kNone : it->second;
+    };
+    // The service ports' own chains: new ones added, changed ones refilled, gone ones deleted last.
+    for (const auto& [spn, frag] : now) {
+      const Fragment& old = old_of(*spn);
+      for (const auto& [chain, rules] : frag.chains) {
+        auto o = old.chains.find(chain);
+        if (o == old.chains.end()) {
+          AddChainWithRules(fam, chain, rules, tx);
+        } else if (o->second != rules) {
+          tx.FlushChain(fam, kTable, chain);
+          for (const kernel::nft::Rule& r : rules) tx.AddRule(fam, kTable, chain, r);
+        }
+      }
+      for (const auto& [chain, rules] : old.chains) {
+        if (frag.chains.count(chain) == 0) deleted_chains.emplace_back(fam, chain);
+      }
+    }
+    // Elements: release what each port no longer wants (all ports first, so a key that moves
+    // from one port to another in this sync is freed before it is taken), then acquire.
+    Books books;
+    for (const auto& [spn, frag] : now) {
+      for (const auto& [set, els] : old_of(*spn).elements) {
+        auto n = frag.elements.find(set);
+        for (const Element& el : els) {
+          bool kept = false;
+          if (n != frag.elements.end()) {
+            for (const Element& x : n->second) {
+              if (x == el) {
+                kept = true;
+                break;
+              }
+            }
+          }
+          if (!kept) Release(st.installed, set, el, *spn, books);
+        }
+      }
+    }
+    for (const auto& [spn, frag] : now) {
+      for (const auto& [set, els] : frag.elements) {
+        for (const Element& el : els) Acquire(st.installed, set, el, *spn, books);
+      }
+    }
+    for (auto& [spn, frag] : now) {
+      if (Empty(frag)) {
+        st.fragments.erase(*spn);
+      } else {
+        st.fragments[*spn] = std::move(frag);
+      }
+    }
+    stats_.conflicts += books.conflicts;
+    books_by_family.emplace_back(fam, std::move(books));
+  }
+  for (const auto& [fam, books] : books_by_family) Emit(fam, books, tx);
+  for (const auto& [fam, chain] : deleted_chains) {
+    tx.FlushChain(fam, kTable, chain);  // the kernel refuses to delete a chain with rules (EBUSY)
+    tx.DeleteChain(fam, kTable, chain);
+  }
+  if (tx.empty()) return base::OkStatus();
+  base::Status st = nft_.Apply(tx);
+  if (!st.ok()) {
+    // The kernel refused: our books no longer match it. The next sync rebuilds everything.
+    ++stats_.failed_syncs;
+    needs_full_ = true;
+    return st.WithContext("proxy sync of " + std::to_string(changed.size()) +
+                          " changed service ports");
+  }
+  ++stats_.partial_syncs;
+  stats_.last_operations = tx.ops().size();
+  stats_.elements = 0;
+  for (const auto& [f, fs] : state_) {
+    for (const auto& [set, els] : fs.installed) stats_.elements += els.size();
+  }
+  return base::OkStatus();
+}
+
+}  // namespace knet::proxy::nft
