@@ -5,9 +5,10 @@ no NAT, with the backend's pod MTU (full-size packets cross unfragmented); pod t
 address outside the cluster CIDR (the underlay's host address) leaves masqueraded as the node's
 IP; a removed node's routes, neighbours and FDB entries disappear from the other nodes (also when
 one of their agents was down at the time: its restart cleans up); restarting the agents drops no
-established TCP connection (and adopts the backend's state). vxlan: DirectRouting. BGP: every
-session is Established within 10 s, an external BIRD peer learns every node's podCIDR, and a killed
-bird is restarted and its routes come back.
+established TCP connection (and adopts the backend's state). vxlan: DirectRouting. host-gw: a node
+off the L2 segment gets no route and a clear error. BGP: every session is Established within 10 s,
+an external BIRD peer learns every node's podCIDR, and a killed bird is restarted and its routes
+come back.
 
 Each test makes its own cluster (unique name from the pid, state under a temp dir) and removes it
 even when it fails, then asserts nothing is left (the helpers of tests/integration/cluster). Needs
@@ -538,6 +539,37 @@ class VxlanTest(BackendTests, unittest.TestCase):
 
 class HostGwTest(BackendTests, unittest.TestCase):
     BACKEND = "host-gw"
+
+    def test_node_off_the_segment_gets_no_route_and_a_clear_error(self):
+        # A Node whose InternalIP is not on the underlay (192.0.2.0/24, TEST-NET-1: nothing is
+        # sent there): no (broken) route to its podCIDR, an error naming it in the agents' logs,
+        # and the other nodes' routes stay.
+        c, n = self.cluster("o", nodes=2)
+        c.up()
+        ips, cidrs = n.node_ips(), n.pod_cidrs()
+        c.kubectl("create", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "far"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.10"}]}}))
+        far_cidr = wait_for("far's podCIDR", lambda: c.kubectl(
+            "get", "node", "far", "-o", "jsonpath={.spec.podCIDR}").stdout.strip(), 15)
+        addrs = c.kubectl("get", "node", "far", "-o",
+                          "jsonpath={.status.addresses[0].address}").stdout.strip()
+        self.assertEqual(addrs, "192.0.2.10")
+        for node in ("node-1", "node-2"):
+            log = [p["log"] for p in c.manifest["processes"] if p["name"] == node][0]
+
+            def complained(log=log):
+                with open(log, errors="replace") as f:
+                    return [l for l in f.read().splitlines()
+                            if "node far (InternalIP 192.0.2.10, podCIDR %s)" % far_cidr in l
+                            and "is not on this node's L2 segment" in l]
+
+            wait_for("%s's agent to report far as off its segment" % node, complained, 15)
+            self.assertEqual(self.traces(n, node, "192.0.2.10", far_cidr, None), [])
+            other = "node-2" if node == "node-1" else "node-1"
+            self.assertTrue(self.traces(n, node, ips[other], cidrs[other], None),
+                            "%s lost its route to %s" % (node, other))
+        self.down_and_check(c)
 
 
 class BgpTest(BackendTests, unittest.TestCase):
