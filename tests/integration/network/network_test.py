@@ -336,6 +336,10 @@ class BackendTests:
                            target, check=False)
             self.assertEqual(p.returncode, 0, "ping -M do -s %d %s -> %s:\n%s%s" % (
                 mtu - 28, pod, target, p.stdout, p.stderr))
+            # The Kubernetes model also has the node itself (the host network) reach every pod.
+            p = c.exec(src, "python3", "-c", CONNECT, target, str(PORT))
+            self.assertEqual(p.returncode, 0, "%s -> pod %s: %s" % (src, target, p.stderr))
+            self.assertTrue(p.stdout.startswith("from "), p.stdout)
 
         # Out of the cluster CIDR: the host's bridge address sees the node's address, not the
         # pod's.
