@@ -5,10 +5,10 @@ no NAT, with the backend's pod MTU (full-size packets cross unfragmented); pod t
 address outside the cluster CIDR (the underlay's host address) leaves masqueraded as the node's
 IP; a removed node's routes, neighbours and FDB entries disappear from the other nodes (also when
 one of their agents was down at the time: its restart cleans up); restarting the agents drops no
-established TCP connection (and adopts the backend's state). vxlan: DirectRouting. host-gw: a node
-off the L2 segment gets no route and a clear error. BGP: every session is Established within 10 s,
-an external BIRD peer learns every node's podCIDR, and a killed bird is restarted and its routes
-come back.
+established TCP connection (and adopts the backend's state). vxlan: DirectRouting; a recreated
+VTEP is followed by the other node. host-gw: a node off the L2 segment gets no route and a clear
+error. BGP: every session is Established within 10 s, an external BIRD peer learns every node's
+podCIDR, and a killed bird is restarted and its routes come back.
 
 Each test makes its own cluster (unique name from the pid, state under a temp dir) and removes it
 even when it fails, then asserts nothing is left (the helpers of tests/integration/cluster). Needs
@@ -510,6 +510,48 @@ class BackendTests:
 
 class VxlanTest(BackendTests, unittest.TestCase):
     BACKEND = "vxlan"
+
+    def test_recreated_vtep_is_followed_by_the_other_node(self):
+        # node-2's knet.1 disappears while its agent is down; the restarted agent makes a new one
+        # and publishes its MAC; node-1 points its neighbour and FDB entries at it and pods cross.
+        c, n = self.cluster("m", nodes=2)
+        c.up()
+        ips, cidrs = n.node_ips(), n.pod_cidrs()
+        argv, log = n.stop_agent("node-2")
+        self.assertEqual(c.exec("node-2", "ip", "link", "del", "knet.1").returncode, 0)
+        before = n.running_lines("node-2", log)
+        p = n.start_agent("node-2", argv, log)
+        wait_for("the restarted agent of node-2 to run",
+                 lambda: n.running_lines("node-2", log) > before or p.poll() is not None, 30)
+        self.assertIsNone(p.poll(), "the restarted agent of node-2 exited; " + log)
+
+        def device_mac():
+            p = c.exec("node-2", "ip", "-o", "link", "show", "dev", "knet.1")
+            if p.returncode != 0:
+                return None
+            fields = p.stdout.split()
+            return fields[fields.index("link/ether") + 1]
+
+        mac = wait_for("node-2's new knet.1", device_mac, 15)
+        wait_for("node-2's annotation to carry its VTEP MAC %s" % mac,
+                 lambda: self.vtep(c, "node-2") == mac, 15)
+
+        def followed():
+            found = self.traces(n, "node-1", ips["node-2"], cidrs["node-2"], mac)
+            neigh = [l for l in found if "lladdr" in l]
+            fdb = [l for l in found if " dst " in l]
+            return len(neigh) == 1 and len(fdb) == 1 and found
+
+        found = wait_for("node-1's neighbour and FDB entries for %s" % mac, followed, 15)
+        self.assertEqual(len(found), 3, found)
+        for node in ("node-1", "node-2"):
+            n.run_pod("echo-" + node, node, ["python3", ECHO_SERVER, str(PORT)])
+        n.wait_ready("echo-node-1", "echo-node-2")
+        target = n.pod_ip("echo-node-2")
+        wait_for("echo-node-1 -> %s after the new VTEP" % target, lambda: n.pod_exec(
+            "echo-node-1", "python3", "-c", PROBE, target, str(PORT), check=False).returncode == 0,
+            15, 0.3)
+        self.down_and_check(c)
 
     def test_direct_routing_on_one_segment(self):
         # flannel's DirectRouting: nodes on the same L2 segment get a plain route via the other
