@@ -175,7 +175,10 @@ class Cluster:
                     ips[p["metadata"]["name"]] = st["podIP"]
             return ips if len(ips) == 2 else None
 
-        return wait("the server and client pods to be Ready", ready, timeout=self.timeout)
+        try:
+            return wait("the server and client pods to be Ready", ready, timeout=self.timeout)
+        except Failed as e:
+            raise Failed("%s:\n%s" % (e, self.kubectl("get", "pods", "-o", "wide")))
 
 
 def link_mtu(ip_json):
@@ -311,10 +314,24 @@ def main():
     bindir = tempfile.mkdtemp(prefix="knet-overlay-bench-bin-")
     try:
         for b in ("knet", "knet-cni", "knet-shim"):
-            shutil.copy2(os.path.join(args.build, "src", "cmd", b), os.path.join(bindir, b))
+            copy_settled(os.path.join(args.build, "src", "cmd", b), os.path.join(bindir, b))
         run_all(os.path.join(bindir, "knet"), args)
     finally:
         shutil.rmtree(bindir, ignore_errors=True)
+
+
+def copy_settled(src, dst):
+    """Copies a binary that a build may be relinking right now: until it is unchanged across
+    the copy (a half-written knet-shim would leave every pod unstarted)."""
+    for _ in range(60):
+        before = os.stat(src)
+        shutil.copy2(src, dst)
+        after = os.stat(src)
+        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and \
+                after.st_size > 0 and time.time() - after.st_mtime > 5:
+            return
+        time.sleep(5)
+    raise SystemExit("overlay_bench: %s keeps changing (a build is linking it)" % src)
 
 
 def run_all(knet, args):
