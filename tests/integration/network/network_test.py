@@ -80,11 +80,10 @@ print(s.makefile("rb").readline().decode().strip())
 def wait_for(what, cond, timeout=30, interval=0.1):
     """Polls cond() until it returns something true; AssertionError naming `what` on timeout."""
     deadline = time.time() + timeout
-    last = None
     while True:
-        last = cond()
-        if last:
-            return last
+        value = cond()
+        if value:
+            return value
         if time.time() >= deadline:
             raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
         time.sleep(interval)
