@@ -43,13 +43,16 @@ def start_time(pid):
         return None
 
 
-def netns_inodes_in_use():
-    """The network namespace inodes of every running process."""
-    out = set()
+def processes_in_netns(inodes):
+    """(pid, start time) of every running process whose network namespace is one of `inodes`.
+    Taken BEFORE the namespaces go: afterwards an inode number may be reused by a namespace that
+    a concurrent test makes, so only pid + start time identify our processes."""
+    out = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                out.add(os.stat("/proc/%s/ns/net" % pid).st_ino)
+                if os.stat("/proc/%s/ns/net" % pid).st_ino in inodes:
+                    out.append((int(pid), start_time(int(pid))))
             except OSError:
                 pass
     return out
@@ -128,7 +131,7 @@ class Cluster:
                 out.append(int(pid))
         return out
 
-    def assert_nothing_left(self, manifest=None, pod_netns=(), netns_inodes=()):
+    def assert_nothing_left(self, manifest=None, pod_netns=(), netns_processes=()):
         t = self.test
         t.assertEqual(self.netns_names(), [])
         t.assertEqual(self.links(), [])
@@ -140,9 +143,11 @@ class Cluster:
                              "%s (pid %d) still runs" % (p["name"], p["pid"]))
         for ns in pod_netns:
             t.assertFalse(os.path.exists("/run/netns/" + ns), "pod netns left: " + ns)
-        # The namespaces are gone for good: no process lives in one (so their nft tables, routes
-        # and links went with them).
-        t.assertEqual(set(netns_inodes) & netns_inodes_in_use(), set())
+        # The namespaces are gone for good: no process that lived in one still runs (so their nft
+        # tables, routes and links went with them).
+        left = [pid for pid, start in netns_processes
+                if start is not None and start_time(pid) == start]
+        t.assertEqual(left, [], "processes of the cluster's namespaces still run")
         p = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
         t.assertNotIn(self.name, p.stdout)
 
@@ -222,11 +227,13 @@ class ClusterTest(unittest.TestCase):
                 with open(os.path.join(pods, uid, "sandbox.json")) as f:
                     pod_netns.append(json.load(f)["netns"])
         self.assertEqual(len(pod_netns), 2)
-        inodes = [os.stat("/run/netns/" + n).st_ino for n in c.netns_names() + pod_netns]
+        inodes = {os.stat("/run/netns/" + n).st_ino for n in c.netns_names() + pod_netns}
+        procs = processes_in_netns(inodes)
+        self.assertTrue(procs, "no process in the cluster's namespaces before down?")
 
         out = c.down().stdout
         self.assertIn("removed", out)
-        c.assert_nothing_left(m, pod_netns, inodes)
+        c.assert_nothing_left(m, pod_netns, procs)
         # Idempotent.
         self.assertIn("nothing to remove", c.down().stdout)
 

@@ -112,19 +112,12 @@ def link_mtu(ip_link_show):
     return int(m.group(1))
 
 
-def processes_in(netns_inodes):
-    """[(pid, command line)] of the processes living in one of these network namespaces."""
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.stat("/proc/%s/ns/net" % pid).st_ino in netns_inodes:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    out.append((int(pid), f.read().replace(b"\0", b" ").decode(errors="replace")))
-        except OSError:
-            pass
-    return out
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
 
 
 class NetCluster(ctest.Cluster):
@@ -292,7 +285,7 @@ class BackendTests:
                 inodes.add(os.stat("/run/netns/" + ns).st_ino)
             except OSError:
                 pass  # a finished pod's is gone already
-        before = [(pid, ctest.start_time(pid), cmd) for pid, cmd in processes_in(inodes)]
+        before = [(pid, start, cmdline(pid)) for pid, start in ctest.processes_in_netns(inodes)]
         self.assertTrue(before, "no process in the cluster's namespaces before down?")
         c.down()
         left = [(pid, cmd) for pid, start, cmd in before
