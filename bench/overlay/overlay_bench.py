@@ -237,7 +237,9 @@ def bench_backend(knet, backend, args):
         if backend == "vxlan":
             r["vxlan_mtu"] = link_mtu(c.node_exec("node-2", "ip", "-j", "link", "show", "dev",
                                                   "knet.1"))
-        r["route_to_pod"] = c.node_exec("node-2", "ip", "route", "get", ips["server"]).strip()
+        # Which route carries the pod traffic, with its origin (proto: knet's 75, or bird).
+        r["route_to_pod"] = c.node_exec("node-2", "ip", "route", "show", "match",
+                                        ips["server"]).strip().replace("\n", "; ")
         # The same servers as the pod's, in node-1's netns, on node-1's InternalIP.
         c.node_server("node-1", IPERF_PORT, "iperf3", "-s", "-p", str(IPERF_PORT), "-B",
                       nodes["node-1"])
