@@ -1,5 +1,7 @@
 #include "proxy/nft/nft_backend.h"
 
+#include <algorithm>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -33,44 +35,57 @@ Fragment NftBackend::Render(base::IPFamily f, const ServicePortName& spn,
 
 namespace {
 
-// Element bookkeeping shared by full and partial syncs.
-struct Books {
-  std::map<std::string, std::vector<Element>> deletes;
-  std::map<std::string, std::vector<Element>> adds;
-  int conflicts = 0;
-};
+// A compact binary key for the books: the raw bytes of each field (4 for numbers), short enough
+// for the small-string buffer in the common IPv4 case.
+std::string KeyBytes(const Element& e) {
+  std::string out;
+  for (const kernel::nft::Value& v : e.key) {
+    if (v.type == kernel::nft::DataType::kIpv4Addr || v.type == kernel::nft::DataType::kIpv6Addr) {
+      auto b = v.addr.bytes();
+      out.append(reinterpret_cast<const char*>(b.data()), b.size());
+    } else {
+      out.append(reinterpret_cast<const char*>(&v.number), sizeof(v.number));
+    }
+  }
+  return out;
+}
 
-template <class Installed>
-void Release(std::map<std::string, std::map<std::string, Installed>>& installed,
-             const std::string& set, const Element& el, const ServicePortName& spn, Books& books) {
+}  // namespace
+
+void NftBackend::Release(InstalledSets& installed, const std::string& set, const Element& el,
+                         const ServicePortName* user, Books& books) {
   auto& by_key = installed[set];
-  auto it = by_key.find(KeyText(el));
+  auto it = by_key.find(KeyBytes(el));
   if (it == by_key.end() || !(it->second.element == el)) return;  // not ours (a conflict)
-  it->second.users.erase(spn);
-  if (!it->second.users.empty()) return;
+  auto& users = it->second.users;
+  users.erase(std::remove(users.begin(), users.end(), user), users.end());
+  if (!users.empty()) return;
   books.deletes[set].push_back(it->second.element);
   by_key.erase(it);
 }
 
-template <class Installed>
-void Acquire(std::map<std::string, std::map<std::string, Installed>>& installed,
-             const std::string& set, const Element& el, const ServicePortName& spn, Books& books) {
+void NftBackend::Acquire(InstalledSets& installed, const std::string& set, const Element& el,
+                         const ServicePortName* user, Books& books) {
   auto& by_key = installed[set];
-  std::string key = KeyText(el);
-  auto it = by_key.find(key);
-  if (it == by_key.end()) {
-    by_key[key] = Installed{el, {spn}};
+  auto [it, inserted] = by_key.try_emplace(KeyBytes(el));
+  if (inserted) {
+    it->second.element = el;
+    it->second.users.push_back(user);
     books.adds[set].push_back(el);
     return;
   }
   if (it->second.element == el) {
-    it->second.users.insert(spn);
+    auto& users = it->second.users;
+    if (std::find(users.begin(), users.end(), user) == users.end()) users.push_back(user);
     return;
   }
   ++books.conflicts;  // another service port owns this key with other data (e.g. a shared
-                      // externalIP:port): first come, first served, as the kernel can hold one
+                      // externalIP:port): first come, first served, as the kernel holds one
 }
 
+namespace {
+
+template <class Books>
 void Emit(kernel::nft::Family fam, const Books& books, Transaction& tx) {
   for (const auto& [set, els] : books.deletes) tx.DeleteElements(fam, kTable, set, els);
   for (const auto& [set, els] : books.adds) tx.AddElements(fam, kTable, set, els);
@@ -107,10 +122,10 @@ void NftBackend::BuildFull(const ServicePortMap& services, const EndpointsMap& e
     }
     for (auto& [spn, frag] : frags) {
       for (const auto& [chain, rules] : frag.chains) AddChainWithRules(fam, chain, rules, tx);
-      for (const auto& [set, els] : frag.elements) {
-        for (const Element& el : els) Acquire(st.installed, set, el, *spn, books);
+      auto it = st.fragments.insert_or_assign(*spn, std::move(frag)).first;
+      for (const auto& [set, els] : it->second.elements) {
+        for (const Element& el : els) Acquire(st.installed, set, el, &it->first, books);
       }
-      st.fragments[*spn] = std::move(frag);
     }
     Emit(fam, books, tx);
   }
@@ -199,32 +214,31 @@ base::Status NftBackend::Sync(const ServicePortMap& services, const EndpointsMap
     // from one port to another in this sync is freed before it is taken), then acquire.
     Books books;
     for (const auto& [spn, frag] : now) {
-      for (const auto& [set, els] : old_of(*spn).elements) {
-        auto n = frag.elements.find(set);
+      auto old = st.fragments.find(*spn);
+      if (old == st.fragments.end()) continue;
+      for (const auto& [set, els] : old->second.elements) {
+        std::unordered_map<std::string, const Element*> wanted;
+        if (auto n = frag.elements.find(set); n != frag.elements.end()) {
+          for (const Element& x : n->second) wanted.emplace(KeyBytes(x), &x);
+        }
         for (const Element& el : els) {
-          bool kept = false;
-          if (n != frag.elements.end()) {
-            for (const Element& x : n->second) {
-              if (x == el) {
-                kept = true;
-                break;
-              }
-            }
+          auto w = wanted.find(KeyBytes(el));
+          if (w == wanted.end() || !(*w->second == el)) {
+            Release(st.installed, set, el, &old->first, books);
           }
-          if (!kept) Release(st.installed, set, el, *spn, books);
         }
       }
     }
-    for (const auto& [spn, frag] : now) {
-      for (const auto& [set, els] : frag.elements) {
-        for (const Element& el : els) Acquire(st.installed, set, el, *spn, books);
-      }
-    }
+    // Store the new fragments (an existing entry keeps its address, so its users stay valid),
+    // then acquire their elements.
     for (auto& [spn, frag] : now) {
       if (Empty(frag)) {
         st.fragments.erase(*spn);
-      } else {
-        st.fragments[*spn] = std::move(frag);
+        continue;
+      }
+      auto it = st.fragments.insert_or_assign(*spn, std::move(frag)).first;
+      for (const auto& [set, els] : it->second.elements) {
+        for (const Element& el : els) Acquire(st.installed, set, el, &it->first, books);
       }
     }
     stats_.conflicts += books.conflicts;

@@ -22,6 +22,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "kernel/nft/nft.h"
 #include "proxy/backend.h"
@@ -55,17 +57,31 @@ class NftBackend final : public Backend {
 
  private:
   // An element as installed, with the service ports that want it (several for shared set entries,
-  // e.g. the same endpoint in two services' hairpin set).
+  // e.g. the same endpoint in two services' hairpin set). A user is the address of its key in
+  // FamilyState::fragments (stable while that entry exists; released before it is erased).
   struct Installed {
     kernel::nft::Element element;
-    std::set<ServicePortName> users;
+    std::vector<const ServicePortName*> users;
   };
+  // set -> binary key -> element
+  using InstalledSets = std::unordered_map<std::string, std::unordered_map<std::string, Installed>>;
   struct FamilyState {
     std::map<ServicePortName, Fragment> fragments;
-    std::map<std::string, std::map<std::string, Installed>> installed;  // set -> key -> element
+    InstalledSets installed;
     std::set<uint32_t> picks;
     std::set<uint32_t> nodeport_picks;
   };
+  // Element operations of one transaction, per set.
+  struct Books {
+    std::map<std::string, std::vector<kernel::nft::Element>> deletes;
+    std::map<std::string, std::vector<kernel::nft::Element>> adds;
+    int conflicts = 0;
+  };
+  static void Release(InstalledSets& installed, const std::string& set,
+                      const kernel::nft::Element& el, const ServicePortName* user, Books& books);
+  static void Acquire(InstalledSets& installed, const std::string& set,
+                      const kernel::nft::Element& el, const ServicePortName* user, Books& books);
+
   Fragment Render(base::IPFamily f, const ServicePortName& spn, const ServicePortMap& services,
                   const EndpointsMap& endpoints) const;
   void BuildFull(const ServicePortMap& services, const EndpointsMap& endpoints,

@@ -266,7 +266,6 @@ rule pick-2: dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2
 + ip endpoints 10.96.0.10 . 6 . 80 . 0 : 10.244.1.5 . 8080
 + ip endpoints 10.96.0.10 . 6 . 80 . 1 : 10.244.2.5 . 8080
 + ip hairpin 10.244.1.5 . 10.244.1.5 . 6 . 8080
-+ ip hairpin 10.244.2.5 . 10.244.2.5 . 6 . 8080
 + ip masq-endpoints 10.244.1.5 . 6 . 8080
 + ip masq-endpoints 10.244.2.5 . 6 . 8080
 + ip services 10.96.0.10 . 6 . 80 : goto pick-2
@@ -283,7 +282,6 @@ rule pick-1: dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1
 adding chain ip knet-proxy nodeport-pick-1
 rule nodeport-pick-1: dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 + ip endpoints 10.96.0.11 . 6 . 80 . 0 : 10.244.2.6 . 8080
-+ ip hairpin 10.244.2.6 . 10.244.2.6 . 6 . 8080
 + ip masq-endpoints 10.244.2.6 . 6 . 8080
 + ip nodeport-endpoints 6 . 30080 . 0 : 10.244.2.6 . 8080
 + ip nodeports 6 . 30080 : goto nodeport-pick-1
@@ -309,7 +307,6 @@ rule nodeport-pick-1: dnat ip to meta l4proto . th dport . numgen random mod 1 m
 - ip no-endpoint-nodeports 6 . 30081 : goto reject
 - ip no-endpoints 10.96.0.12 . 6 . 80 : goto reject
 + ip endpoints 10.96.0.12 . 6 . 80 . 0 : 10.244.2.7 . 8080
-+ ip hairpin 10.244.2.7 . 10.244.2.7 . 6 . 8080
 + ip masq-endpoints 10.244.2.7 . 6 . 8080
 + ip nodeport-endpoints 6 . 30081 . 0 : 10.244.2.7 . 8080
 + ip nodeports 6 . 30081 : goto nodeport-pick-1
@@ -323,16 +320,13 @@ TEST_F(NftBackendTest, TerminatingEndpointsOnlyWhenNoneIsReady) {
   EXPECT_EQ(Change(Spn("t")), R"(adding chain ip knet-proxy pick-1
 rule pick-1: dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 + ip endpoints 10.96.0.13 . 6 . 80 . 0 : 10.244.2.8 . 8080
-+ ip hairpin 10.244.2.8 . 10.244.2.8 . 6 . 8080
 + ip masq-endpoints 10.244.2.8 . 6 . 8080
 + ip services 10.96.0.13 . 6 . 80 : goto pick-1
 )");
   endpoints_[Spn("t")].push_back(Ep("10.244.2.9", 8080));
   EXPECT_EQ(Change(Spn("t")), R"(- ip endpoints 10.96.0.13 . 6 . 80 . 0 : 10.244.2.8 . 8080
-- ip hairpin 10.244.2.8 . 10.244.2.8 . 6 . 8080
 - ip masq-endpoints 10.244.2.8 . 6 . 8080
 + ip endpoints 10.96.0.13 . 6 . 80 . 0 : 10.244.2.9 . 8080
-+ ip hairpin 10.244.2.9 . 10.244.2.9 . 6 . 8080
 + ip masq-endpoints 10.244.2.9 . 6 . 8080
 )");
 }
@@ -376,7 +370,6 @@ rule firewall-default/lb/tcp: drop comment "not in loadBalancerSourceRanges"
 + ip endpoints 192.0.2.7 . 6 . 443 . 0 : 10.244.1.20 . 8443
 + ip endpoints 192.0.2.100 . 6 . 443 . 0 : 10.244.1.20 . 8443
 + ip hairpin 10.244.1.20 . 10.244.1.20 . 6 . 8443
-+ ip hairpin 10.244.2.20 . 10.244.2.20 . 6 . 8443
 + ip nodeport-endpoints 6 . 30443 . 0 : 10.244.1.20 . 8443
 + ip nodeports 6 . 30443 : goto nodeport-pick-1
 + ip services 10.96.0.16 . 6 . 443 : goto pick-2
@@ -476,14 +469,12 @@ TEST_F(NftBackendTest, IncrementalSyncTouchesOnlyTheChangedService) {
     }
   }
   ASSERT_TRUE(backend_.FullSync(services_, endpoints_).ok());
-  EXPECT_EQ(backend_.stats().elements, 50u * (1 + 3 + 3 + 3));
+  EXPECT_EQ(backend_.stats().elements, 50u * (1 + 3 + 3));  // services, endpoints, masq
   // One endpoint of svc7 replaced.
   endpoints_[Spn("svc7")][2] = Ep("10.244.9.7", 8080);
   EXPECT_EQ(Change(Spn("svc7")), R"(- ip endpoints 10.96.1.7 . 6 . 80 . 2 : 10.244.2.7 . 8080
-- ip hairpin 10.244.2.7 . 10.244.2.7 . 6 . 8080
 - ip masq-endpoints 10.244.2.7 . 6 . 8080
 + ip endpoints 10.96.1.7 . 6 . 80 . 2 : 10.244.9.7 . 8080
-+ ip hairpin 10.244.9.7 . 10.244.9.7 . 6 . 8080
 + ip masq-endpoints 10.244.9.7 . 6 . 8080
 )");
   // svc8 removed.
@@ -492,9 +483,6 @@ TEST_F(NftBackendTest, IncrementalSyncTouchesOnlyTheChangedService) {
   EXPECT_EQ(Change(Spn("svc8")), R"(- ip endpoints 10.96.1.8 . 6 . 80 . 0 : 10.244.0.8 . 8080
 - ip endpoints 10.96.1.8 . 6 . 80 . 1 : 10.244.1.8 . 8080
 - ip endpoints 10.96.1.8 . 6 . 80 . 2 : 10.244.2.8 . 8080
-- ip hairpin 10.244.0.8 . 10.244.0.8 . 6 . 8080
-- ip hairpin 10.244.1.8 . 10.244.1.8 . 6 . 8080
-- ip hairpin 10.244.2.8 . 10.244.2.8 . 6 . 8080
 - ip masq-endpoints 10.244.0.8 . 6 . 8080
 - ip masq-endpoints 10.244.1.8 . 6 . 8080
 - ip masq-endpoints 10.244.2.8 . 6 . 8080
@@ -512,7 +500,7 @@ TEST_F(NftBackendTest, IncrementalSyncTouchesOnlyTheChangedService) {
 TEST_F(NftBackendTest, SharedEndpointStaysWhileAnotherServiceUsesIt) {
   services_[Spn("a")] = ClusterIP("10.96.0.20", 80);
   services_[Spn("b")] = ClusterIP("10.96.0.21", 80);
-  endpoints_[Spn("a")] = endpoints_[Spn("b")] = {Ep("10.244.1.40", 8080)};
+  endpoints_[Spn("a")] = endpoints_[Spn("b")] = {Ep("10.244.1.40", 8080, true)};
   ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("a"), Spn("b")}).ok());
   services_.erase(Spn("a"));
   std::string text = Change(Spn("a"));

@@ -271,8 +271,11 @@ Fragment RenderService(base::IPFamily f, const ServicePortName& spn, const Servi
                             }),
                 reached.end());
   for (const EndpointInfo& ep : reached) {
-    out.elements[kHairpinSet].push_back(
-        {.key = {Value::Addr(ep.ip), Value::Addr(ep.ip), proto, Value::Port(ep.port)}});
+    // A pod reaching its own service is DNATed on its own node: only local endpoints hairpin here.
+    if (ep.is_local) {
+      out.elements[kHairpinSet].push_back(
+          {.key = {Value::Addr(ep.ip), Value::Addr(ep.ip), proto, Value::Port(ep.port)}});
+    }
     if (!info.external_policy_local) {
       out.elements[kMasqEndpointsSet].push_back(
           {.key = {Value::Addr(ep.ip), proto, Value::Port(ep.port)}});

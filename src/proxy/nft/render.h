@@ -41,7 +41,7 @@ inline constexpr const char* kNodeIPsSet = "node-ips";
 // Verdict maps for services without any usable endpoint: -> goto reject.
 inline constexpr const char* kNoEndpointsMap = "no-endpoints";
 inline constexpr const char* kNoEndpointNodePortsMap = "no-endpoint-nodeports";
-// Set (saddr . daddr . l4proto . dport): an endpoint reaching itself through its service.
+// Set (saddr . daddr . l4proto . dport): a local endpoint reaching itself through its service.
 inline constexpr const char* kHairpinSet = "hairpin";
 // Set (daddr . l4proto . dport) of endpoints whose traffic from outside the cluster CIDR is
 // masqueraded (every usable endpoint of services without externalTrafficPolicy Local).
