@@ -81,6 +81,9 @@ class AgentTest(unittest.TestCase):
             self.assertRegex(hosts, r"%s\s+web\n" % re.escape(st["podIP"]))
             addrs = env.kubectl("exec", "web", "--", "cat", "/proc/net/fib_trie").stdout
             self.assertIn(st["podIP"], addrs)
+            # Its own /sys: the pod's interfaces, not the node's.
+            links = env.kubectl("exec", "web", "--", "ls", "/sys/class/net").stdout.split()
+            self.assertEqual(sorted(links), ["eth0", "lo"])
             # Pod to pod by IP, through the node's bridge.
             fetch = "import urllib.request,sys; print(urllib.request.urlopen('http://%s:8080/', timeout=5).status)" % st["podIP"]
             out = env.kubectl("exec", "client", "--", "python3", "-c", fetch).stdout

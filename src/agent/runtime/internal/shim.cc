@@ -81,7 +81,7 @@ struct ChildError {
   int index;  // which mount, for step kMount
   int err;
 };
-enum Step { kSetns, kUnshare, kPropagation, kMount, kHostname, kStdio, kChdir, kExec };
+enum Step { kSetns, kUnshare, kPropagation, kSysfs, kMount, kHostname, kStdio, kChdir, kExec };
 
 std::string DescribeChildError(const ChildError& e, const ContainerSpec& spec,
                                const std::string& exe) {
@@ -92,6 +92,8 @@ std::string DescribeChildError(const ChildError& e, const ContainerSpec& spec,
       return "creating the container's mount/uts namespaces: " + ErrText(e.err);
     case kPropagation:
       return "making / a recursive slave mount: " + ErrText(e.err);
+    case kSysfs:
+      return "mounting the pod's sysfs on /sys: " + ErrText(e.err);
     case kMount: {
       const auto& m = spec.file_mounts[static_cast<size_t>(e.index)];
       return "mounting \"" + m.first + "\" to \"" + m.second + "\": " + ErrText(e.err);
@@ -196,6 +198,12 @@ StatusOr<pid_t> Shim::StartContainer(int out_w, int err_w, std::string* start_er
     // Nothing mounted here may reach the host; host mounts still propagate in (rslave).
     if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
       Fail(efd, kPropagation, errno);
+    }
+    // The pod's own /sys (read-only, as runc mounts it): sysfs shows the devices of the network
+    // namespace it is mounted from, so /sys/class/net lists the pod's lo and eth0, not the node's.
+    if (net.valid() && mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             nullptr) != 0) {
+      Fail(efd, kSysfs, errno);
     }
     for (size_t i = 0; i < spec_.file_mounts.size(); ++i) {
       const auto& [host, inside] = spec_.file_mounts[i];
