@@ -60,7 +60,7 @@ void NftBackend::Release(InstalledSets& installed, const std::string& set, const
   auto& users = it->second.users;
   users.erase(std::remove(users.begin(), users.end(), user), users.end());
   if (!users.empty()) return;
-  books.deletes[set].push_back(it->second.element);
+  books.deletes[set].push_back(std::move(it->second.element));
   by_key.erase(it);
 }
 
@@ -71,7 +71,7 @@ void NftBackend::Acquire(InstalledSets& installed, const std::string& set, const
   if (inserted) {
     it->second.element = el;
     it->second.users.push_back(user);
-    books.adds[set].push_back(el);
+    books.adds[set].push_back(&it->second.element);
     return;
   }
   if (it->second.element == el) {
@@ -86,9 +86,14 @@ void NftBackend::Acquire(InstalledSets& installed, const std::string& set, const
 namespace {
 
 template <class Books>
-void Emit(kernel::nft::Family fam, const Books& books, Transaction& tx) {
-  for (const auto& [set, els] : books.deletes) tx.DeleteElements(fam, kTable, set, els);
-  for (const auto& [set, els] : books.adds) tx.AddElements(fam, kTable, set, els);
+void Emit(kernel::nft::Family fam, Books& books, Transaction& tx) {
+  for (auto& [set, els] : books.deletes) tx.DeleteElements(fam, kTable, set, std::move(els));
+  for (const auto& [set, ptrs] : books.adds) {
+    std::vector<Element> els;
+    els.reserve(ptrs.size());
+    for (const Element* e : ptrs) els.push_back(*e);
+    tx.AddElements(fam, kTable, set, std::move(els));
+  }
 }
 
 }  // namespace
@@ -244,7 +249,7 @@ base::Status NftBackend::Sync(const ServicePortMap& services, const EndpointsMap
     stats_.conflicts += books.conflicts;
     books_by_family.emplace_back(fam, std::move(books));
   }
-  for (const auto& [fam, books] : books_by_family) Emit(fam, books, tx);
+  for (auto& [fam, books] : books_by_family) Emit(fam, books, tx);
   for (const auto& [fam, chain] : deleted_chains) {
     tx.FlushChain(fam, kTable, chain);  // the kernel refuses to delete a chain with rules (EBUSY)
     tx.DeleteChain(fam, kTable, chain);

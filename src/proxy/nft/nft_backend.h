@@ -74,7 +74,8 @@ class NftBackend final : public Backend {
   // Element operations of one transaction, per set.
   struct Books {
     std::map<std::string, std::vector<kernel::nft::Element>> deletes;
-    std::map<std::string, std::vector<kernel::nft::Element>> adds;
+    // Into `installed` (stable: nothing is erased between acquiring and emitting).
+    std::map<std::string, std::vector<const kernel::nft::Element*>> adds;
     int conflicts = 0;
   };
   static void Release(InstalledSets& installed, const std::string& set,
