@@ -13,7 +13,9 @@
 #include <variant>
 
 #include "kernel/nft/fake_nft.h"
+#include "proxy/endpoints_change_tracker.h"
 #include "proxy/nft/nft_backend.h"
+#include "proxy/service_change_tracker.h"
 
 namespace knet::proxy::nft {
 namespace {
@@ -369,6 +371,98 @@ TEST_F(PacketFlowTest, IncrementalChangesFollowThrough) {
   services_.erase(Spn("web"));
   ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("web")}).ok());
   EXPECT_EQ(Flow("10.244.1.9", "10.96.0.10", 80), "ACCEPT");
+}
+
+// From API objects through both trackers to the kernel, as the agent will wire it.
+TEST(PacketFlowFromApiTest, ServiceAndSlicesThroughTrackers) {
+  Config config{.families = {base::IPFamily::kV4},
+                .cluster_cidrs = {Net("10.244.0.0/16")},
+                .node_ips = {Ip("192.168.1.10")}};
+  ModelNft nft;
+  NftBackend backend(nft, config);
+  ServiceChangeTracker svc_tracker;
+  EndpointsChangeTracker ep_tracker("node-1");
+  ServicePortMap services;
+  EndpointsMap endpoints;
+  auto sync = [&] {
+    std::set<ServicePortName> changed = svc_tracker.Apply(services);
+    changed.merge(ep_tracker.Apply(endpoints));
+    base::Status st = backend.Sync(services, endpoints, changed);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  };
+  auto flow = [&](const char* src, const char* dst, uint16_t port) {
+    return nft.model.Run({Ip(src), Ip(dst), IPPROTO_TCP, port, false}, {Ip("192.168.1.10")});
+  };
+
+  api::Service web;
+  web.metadata.namespace_ = "shop";
+  web.metadata.name = "web";
+  web.spec.type = "NodePort";
+  web.spec.cluster_ip = "10.96.0.50";
+  api::ServicePort http;
+  http.name = "http";
+  http.port = 80;
+  http.node_port = 30050;
+  web.spec.ports = {http};
+  svc_tracker.Update(nullptr, &web);
+  sync();  // the first sync is a full one
+  EXPECT_EQ(flow("10.244.1.9", "10.96.0.50", 80), "REJECT");
+
+  api::EndpointSlice slice;
+  slice.metadata.namespace_ = "shop";
+  slice.metadata.name = "web-abc";
+  slice.metadata.labels[kLabelServiceName] = "web";
+  slice.address_type = "IPv4";
+  api::EndpointSlicePort sp;
+  sp.name = "http";
+  sp.port = 8080;
+  slice.ports = {sp};
+  api::Endpoint a;
+  a.addresses = {"10.244.1.5"};
+  a.node_name = "node-1";
+  api::Endpoint b;
+  b.addresses = {"10.244.2.5"};
+  b.node_name = "node-2";
+  b.conditions.ready = false;  // not ready: not used while a ready one exists
+  b.conditions.serving = true;
+  b.conditions.terminating = true;
+  slice.endpoints = {a, b};
+  ep_tracker.EndpointSliceUpdate(slice, false);
+  sync();
+  EXPECT_EQ(flow("10.244.1.9", "10.96.0.50", 80), "DNAT 10.244.1.5:8080");
+  EXPECT_EQ(flow("203.0.113.9", "192.168.1.10", 30050), "DNAT 10.244.1.5:8080 MASQUERADE");
+
+  // The ready pod goes away: the terminating one takes over.
+  api::EndpointSlice only_b = slice;
+  only_b.endpoints = {b};
+  ep_tracker.EndpointSliceUpdate(only_b, false);
+  sync();
+  EXPECT_EQ(flow("10.244.1.9", "10.96.0.50", 80), "DNAT 10.244.2.5:8080");
+
+  // The Service is deleted: nothing is rewritten or rejected any more.
+  svc_tracker.Update(&web, nullptr);
+  sync();
+  EXPECT_EQ(flow("10.244.1.9", "10.96.0.50", 80), "ACCEPT");
+  EXPECT_EQ(flow("203.0.113.9", "192.168.1.10", 30050), "ACCEPT");
+  EXPECT_EQ(backend.stats().full_syncs, 1);
+  EXPECT_EQ(backend.stats().partial_syncs, 3);
+}
+
+TEST_F(PacketFlowTest, SharedExternalIPFirstComeFirstServed) {
+  ServicePortInfo a;
+  a.cluster_ips = {Ip("10.96.0.60")};
+  a.port = 80;
+  a.external_ips = {Ip("192.0.2.50")};
+  ServicePortInfo b = a;
+  b.cluster_ips = {Ip("10.96.0.61")};
+  services_[Spn("a")] = a;
+  services_[Spn("b")] = b;
+  endpoints_[Spn("a")] = {Ep("10.244.1.60", 80, true)};
+  endpoints_[Spn("b")] = {Ep("10.244.1.61", 80, true)};
+  ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("a"), Spn("b")}).ok());
+  EXPECT_EQ(Flow("203.0.113.9", "192.0.2.50", 80), "DNAT 10.244.1.60:80 MASQUERADE");
+  EXPECT_GT(backend_.stats().conflicts, 0);
+  EXPECT_EQ(Flow("10.244.1.9", "10.96.0.61", 80), "DNAT 10.244.1.61:80");
 }
 
 }  // namespace
