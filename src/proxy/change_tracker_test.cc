@@ -90,6 +90,19 @@ TEST(ServiceChangeTrackerTest, AddUpdateDeleteReportOnlyChangedPorts) {
   EXPECT_EQ(map.size(), 1u);  // db stays
 }
 
+TEST(ServiceChangeTrackerTest, SctpKeptUnknownProtocolSkipped) {
+  api::Service s = MakeService("sctp", "10.96.0.13");
+  s.spec.ports[0].protocol = "SCTP";
+  api::ServicePort bad = s.spec.ports[0];
+  bad.name = "bad";
+  bad.protocol = "ICMP";
+  s.spec.ports.push_back(bad);
+  ServicePortMap m = ServicePortsOf(s);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.begin()->first.String(), "default/sctp:http/sctp");
+  EXPECT_EQ(m.begin()->second.protocol, IPPROTO_SCTP);
+}
+
 TEST(ServiceChangeTrackerTest, HeadlessAndExternalNameAreIgnored) {
   api::Service headless = MakeService("h", "None");
   EXPECT_TRUE(ServicePortsOf(headless).empty());

@@ -35,9 +35,15 @@ EndpointsMap EndpointsChangeTracker::Merge(
     for (const api::EndpointSlicePort& p : slice.ports) {
       if (!p.port || *p.port <= 0 || *p.port > 65535) continue;
       std::string protocol = p.protocol.value_or("TCP");
-      if (protocol != "TCP" && protocol != "UDP") continue;
-      ServicePortName spn{slice.metadata.namespace_, svc, p.name.value_or(""),
-                          static_cast<uint8_t>(protocol == "UDP" ? IPPROTO_UDP : IPPROTO_TCP)};
+      uint8_t proto = IPPROTO_TCP;
+      if (protocol == "UDP") {
+        proto = IPPROTO_UDP;
+      } else if (protocol == "SCTP") {
+        proto = IPPROTO_SCTP;
+      } else if (protocol != "TCP") {
+        continue;
+      }
+      ServicePortName spn{slice.metadata.namespace_, svc, p.name.value_or(""), proto};
       std::vector<EndpointInfo>& list = out[spn];
       for (const api::Endpoint& ep : slice.endpoints) {
         if (ep.addresses.empty()) continue;

@@ -13,7 +13,8 @@ constexpr uint32_t kDefaultAffinitySeconds =
 std::optional<uint8_t> ProtocolNumber(const std::string& protocol) {
   if (protocol.empty() || protocol == "TCP") return IPPROTO_TCP;
   if (protocol == "UDP") return IPPROTO_UDP;
-  return std::nullopt;  // SCTP: not programmed (see README)
+  if (protocol == "SCTP") return IPPROTO_SCTP;
+  return std::nullopt;
 }
 
 void AddIps(const std::vector<std::string>& texts, std::vector<base::IPAddress>& out) {

@@ -3,8 +3,8 @@
 // ServiceChangeTracker: collects Service add/update/delete events (from an informer) until the
 // proxy syncs, then applies them to a ServicePortMap and says which ServicePortNames changed, so a
 // backend programs only those (kube-proxy's pkg/proxy/servicechangetracker.go). Headless Services
-// (clusterIP None), ExternalName Services and ports of other protocols than TCP/UDP yield no
-// entries. Defaults follow the API: sessionAffinity ClientIP without a timeout is 10800 s.
+// (clusterIP None) and ExternalName Services yield no entries; TCP, UDP and SCTP ports do. Defaults
+// follow the API: sessionAffinity ClientIP without a timeout is 10800 s.
 //
 //   ServiceChangeTracker tracker;
 //   services.AddHandlers({.on_add = [&](const api::Service& s) { tracker.Update(nullptr, &s); },

@@ -7,7 +7,7 @@ namespace knet::proxy {
 std::string ServicePortName::String() const {
   std::string out = namespace_ + "/" + name;
   if (!port.empty()) out += ":" + port;
-  out += protocol == IPPROTO_UDP ? "/udp" : "/tcp";
+  out += protocol == IPPROTO_UDP ? "/udp" : protocol == IPPROTO_SCTP ? "/sctp" : "/tcp";
   return out;
 }
 

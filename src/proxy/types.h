@@ -32,7 +32,7 @@ struct ServicePortName {
   std::string namespace_;
   std::string name;
   std::string port;
-  uint8_t protocol = 6;  // IPPROTO_TCP or IPPROTO_UDP
+  uint8_t protocol = 6;  // IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP
   friend auto operator<=>(const ServicePortName&, const ServicePortName&) = default;
   friend bool operator==(const ServicePortName&, const ServicePortName&) = default;
   // "default/web:http/tcp" (kube-proxy prints "default/web:http").

@@ -1,9 +1,9 @@
 // Root test: NftBackend on the real kernel (LinuxNftables) inside a fresh, uniquely named network
 // namespace (deleted even when a test fails). It proves the kernel accepts a realistic ruleset
 // (ClusterIP, NodePort, LoadBalancer with source ranges and externalTrafficPolicy Local,
-// internalTrafficPolicy Local, no endpoints, TCP+UDP, IPv6), an incremental sync and a full resync
-// over it, and that real connections inside the namespace are DNATed to the endpoint or refused
-// at once. `ip` and `nft` are run inside that namespace for setup and checks only.
+// internalTrafficPolicy Local, no endpoints, TCP+UDP+SCTP, IPv6), an incremental sync and a full
+// resync over it, and that real connections inside the namespace are DNATed to the endpoint or
+// refused at once. `ip` and `nft` are run inside that namespace for setup and checks only.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -186,12 +186,20 @@ TEST_F(NftBackendRootTest, KernelAcceptsRulesetAndPacketsFollowIt) {
   endpoints[Spn("dns", IPPROTO_UDP)] = {Ep("10.244.1.2", 53), Ep("10.244.2.2", 53, false),
                                         Ep("10.244.3.2", 53, false), Ep("fd00:244:0:1::2", 53)};
 
+  ServicePortInfo sctp;
+  sctp.cluster_ips = {Ip("10.96.0.132")};
+  sctp.port = 3868;
+  sctp.protocol = IPPROTO_SCTP;
+  services[Spn("diameter", IPPROTO_SCTP)] = sctp;
+  endpoints[Spn("diameter", IPPROTO_SCTP)] = {Ep("10.244.1.132", 3868)};
+
   base::Status st = backend.FullSync(services, endpoints);
   ASSERT_TRUE(st.ok()) << st.ToString();
   std::string listing = Nft("list table ip knet-proxy");
   EXPECT_NE(listing.find("10.96.0.10 . tcp . 80 : goto pick-1"), std::string::npos) << listing;
   EXPECT_NE(listing.find("10.96.0.53 . udp . 53 . 0x00000002 : 10.244.3.2 . 53"), std::string::npos)
       << listing;
+  EXPECT_NE(listing.find("10.96.0.132 . sctp . 3868 : goto pick-1"), std::string::npos) << listing;
   EXPECT_NE(Nft("list table ip6 knet-proxy").find("fd00:96::16 . tcp . 443"), std::string::npos);
 
   auto in_ns = [&](const std::function<void()>& fn) {
