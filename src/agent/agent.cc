@@ -17,6 +17,7 @@
 #include "agent/node/node_agent.h"
 #include "agent/pod/pod_manager.h"
 #include "agent/pod/sandbox.h"
+#include "agent/proxy/proxy_runner.h"
 #include "agent/runtime/runtime.h"
 #include "agent/server/server.h"
 #include "client/rest_client.h"
@@ -80,6 +81,16 @@ base::StatusOr<std::string> AddressTowards(const std::string& server) {
 
 }  // namespace
 
+base::StatusOr<std::string> DefaultNodeIP(const std::string& kubeconfig,
+                                          const std::string& context) {
+  auto client = client::RestClient::FromKubeconfig(kubeconfig, context);
+  if (!client.ok()) {
+    return base::Status(client.status().code(),
+                        "--kubeconfig " + kubeconfig + ": " + client.status().message());
+  }
+  return AddressTowards((*client)->config().server);
+}
+
 struct Agent::Parts {
   std::unique_ptr<client::RestClient> client;
   std::unique_ptr<runtime::Runtime> runtime;
@@ -93,6 +104,7 @@ struct Agent::Parts {
   std::unique_ptr<overlay::Manager> overlay;
   std::string overlay_backend_name;
   std::thread overlay_starter;
+  std::unique_ptr<proxy::ProxyRunner> proxy;
 
   // The CNI config is written once both the podCIDR(s) and the pod MTU are known.
   std::mutex cni_mu;
@@ -102,6 +114,7 @@ struct Agent::Parts {
   void WriteCniConfig();
 
   ~Parts() {
+    if (proxy) proxy->Stop();
     if (overlay) overlay->Stop();
     if (overlay_starter.joinable()) overlay_starter.join();
   }
@@ -130,6 +143,7 @@ uint16_t Agent::port() const { return parts_->server ? parts_->server->port() : 
 
 void Agent::Stop() {
   if (!parts_) return;
+  if (parts_->proxy) parts_->proxy->Stop();
   if (parts_->overlay) parts_->overlay->Stop();
   if (parts_->overlay_starter.joinable()) parts_->overlay_starter.join();
   if (parts_->node) parts_->node->Stop();
@@ -265,6 +279,16 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
       }
       p->WriteCniConfig();
     });
+  }
+  if (o.proxy) {
+    proxy::ProxyRunnerOptions po;
+    po.client = p->client.get();
+    po.node_name = o.node_name;
+    po.backend = o.proxy;
+    po.healthz_address = o.healthz_address;
+    p->proxy = std::make_unique<proxy::ProxyRunner>(po);
+    base::Status s = p->proxy->Start();
+    if (!s.ok()) return base::Status(s.code(), "service proxy: " + s.message());
   }
   RETURN_IF_ERROR(parts->pods->Start());
   return std::unique_ptr<Agent>(new Agent(std::move(parts)));

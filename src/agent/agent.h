@@ -8,6 +8,8 @@
 //   pod/      the pod lifecycle (sandboxes, containers, probes, status, deletion);
 //   server/   the HTTPS endpoint the API server proxies `kubectl logs/exec` to.
 //   overlay/  (with a backend) the routes to the other nodes' pods, fed from the Node objects.
+//   proxy/    (with a proxy backend) the service proxy: Services and EndpointSlices programmed
+//             into the kernel (nftables), with kube-proxy's /healthz and /metrics.
 // The Node stays NotReady ("cni plugin not initialized") until its podCIDR has arrived, the
 // backend is initialised and the conflist (with the backend's pod MTU) is written, so the
 // scheduler sends no pods before the agent can network them.
@@ -30,6 +32,7 @@
 #include "base/status.h"
 #include "overlay/masq/masq.h"
 #include "overlay/overlay.h"
+#include "proxy/backend.h"
 
 namespace knet::agent {
 
@@ -54,9 +57,19 @@ struct AgentOptions {
   // Pod traffic leaving `cluster_cidrs` is masqueraded through `masq` (nullptr: not at all).
   overlay::masq::Masq* masq = nullptr;
   std::vector<base::Cidr> cluster_cidrs;
+  // The service proxy's backend (nftables); nullptr: no service proxy. Built by the caller with
+  // the node's addresses; must outlive the agent.
+  knet::proxy::Backend* proxy = nullptr;
+  // Where the service proxy serves /healthz, /livez and /metrics ("": nowhere).
+  std::string healthz_address = "0.0.0.0:10256";
   std::string version;  // knet's version, for nodeInfo
   int pod_workers = 8;
 };
+
+// The local address this host uses to reach the API server named by `kubeconfig` (the default
+// InternalIP when no --node-ip is given).
+base::StatusOr<std::string> DefaultNodeIP(const std::string& kubeconfig,
+                                          const std::string& context);
 
 class Agent {
  public:

@@ -13,6 +13,7 @@
 #include "overlay/hostgw/hostgw.h"
 #include "overlay/masq/masq.h"
 #include "overlay/vxlan/vxlan.h"
+#include "proxy/nft/nft_backend.h"
 
 namespace knet::cmd {
 namespace {
@@ -45,6 +46,7 @@ struct AgentFlags {
   bool no_masquerade = false;
   overlay::bgp::BgpSettings bgp;
   std::vector<std::string> bgp_peers;  // IP:AS[:password]
+  std::string proxy_mode = "nftables";
 };
 
 // The kernel interfaces and the backend the agent runs with (only src/cmd builds real ones).
@@ -53,7 +55,33 @@ struct Network {
   std::unique_ptr<kernel::nft::LinuxNftables> nft;
   std::unique_ptr<overlay::Backend> backend;
   std::unique_ptr<overlay::masq::Masq> masq;
+  std::unique_ptr<kernel::nft::LinuxNftables> proxy_nft;
+  std::unique_ptr<proxy::Backend> proxy;
 };
+
+// The service proxy's backend (`--proxy-mode nftables`): its own nftables tables, NodePorts on
+// the node's addresses, masquerade for traffic from outside the cluster CIDR(s).
+base::Status MakeProxy(const AgentFlags& f, Network& n) {
+  if (f.proxy_mode == "none") return base::OkStatus();
+  proxy::nft::Config config;
+  for (const std::string& c : SplitList(f.cluster_cidr, ',')) {
+    auto cidr = base::Cidr::Parse(c);
+    if (!cidr.ok()) {
+      return base::InvalidArgumentError("--cluster-cidr " + c + ": " + cidr.status().message());
+    }
+    config.cluster_cidrs.push_back(*cidr);
+  }
+  for (const std::string& ip : f.opts.node_ips) {
+    auto addr = base::IPAddress::Parse(ip);
+    if (!addr.ok()) {
+      return base::InvalidArgumentError("--node-ip " + ip + ": " + addr.status().message());
+    }
+    config.node_ips.push_back(*addr);
+  }
+  ASSIGN_OR_RETURN(n.proxy_nft, kernel::nft::LinuxNftables::Open());
+  n.proxy = std::make_unique<proxy::nft::NftBackend>(*n.proxy_nft, config);
+  return base::OkStatus();
+}
 
 base::StatusOr<Network> MakeNetwork(AgentFlags& f) {
   Network n;
@@ -128,6 +156,20 @@ int RunAgent(AgentFlags& f) {
               << "\n";
     return 1;
   }
+  if (f.opts.node_ips.empty() && f.proxy_mode != "none") {
+    // NodePorts answer on the node's addresses: the proxy needs them now.
+    auto ip = agent::DefaultNodeIP(f.opts.kubeconfig, f.opts.context);
+    if (!ip.ok()) {
+      std::cerr << "knet agent: " << ip.status().message() << "\n";
+      return 1;
+    }
+    f.opts.node_ips.push_back(*ip);
+  }
+  if (base::Status s = MakeProxy(f, *network); !s.ok()) {
+    std::cerr << "knet agent: --proxy-mode " << f.proxy_mode << ": " << s.message() << "\n";
+    return 1;
+  }
+  f.opts.proxy = network->proxy.get();
   f.opts.backend = network->backend.get();
   f.opts.masq = network->masq.get();
   auto a = agent::Agent::Start(f.opts);
@@ -214,6 +256,15 @@ void RegisterAgent(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--bgp-peer", f->bgp_peers,
                   "bgp: an external peer (a top-of-rack router) as IP:AS[:password]; repeatable");
+  cmd->add_option("--proxy-mode", f->proxy_mode,
+                  "The service proxy: nftables (kube-proxy's semantics, in the tables "
+                  "ip/ip6 knet-proxy) or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"nftables", "none"}));
+  cmd->add_option("--healthz-bind-address", o.healthz_address,
+                  "Where the service proxy serves /healthz, /livez and /metrics (host:port; "
+                  "\"\": not at all)")
+      ->capture_default_str();
   cmd->add_option("--pod-workers", o.pod_workers, "Pods synced in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

@@ -1,0 +1,266 @@
+"""The service proxy of `knet agent` on a real 2-node `knet cluster` (issue 8).
+
+A Deployment of 3 python HTTP servers that answer their pod name, behind a ClusterIP Service:
+from a client pod on each node, every endpoint answers (60+ requests); scaling 3 -> 1 changes the
+answering set within a few seconds; a Service without endpoints refuses connections at once (no
+timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
+proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
+syncs.
+
+One cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
+Needs root. KNET_BIN names the knet binary (set by ctest).
+"""
+import json
+import os
+import socket
+import sys
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+import cluster_test as ctest  # noqa: E402  pylint: disable=wrong-import-position
+
+APP = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: web
+        image: host
+        command:
+        - python3
+        - -c
+        - |
+          import http.server, os
+          class Hello(http.server.BaseHTTPRequestHandler):
+              def do_GET(self):
+                  body = (os.environ["HOSTNAME"] + "\\n").encode()
+                  self.send_response(200)
+                  self.send_header("Content-Length", str(len(body)))
+                  self.end_headers()
+                  self.wfile.write(body)
+              def log_message(self, fmt, *args):
+                  pass
+          http.server.ThreadingHTTPServer(("", 8080), Hello).serve_forever()
+        ports:
+        - {name: http, containerPort: 8080}
+        readinessProbe:
+          httpGet: {path: /, port: http}
+          periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-svc}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports:
+  - {name: http, port: 8081, targetPort: http}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: empty-svc}
+spec:
+  selector: {app: nothing-here}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+"""
+
+CLIENT = """
+apiVersion: v1
+kind: Pod
+metadata: {name: %(name)s}
+spec:
+  nodeName: %(node)s
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: host
+    command: ["sleep", "3600"]
+"""
+
+# N requests (a new connection each) to http://HOST:PORT/: prints one JSON line
+# {"names": {name: count}, "errors": n}.
+REQUESTS = r"""
+import http.client, json, sys
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+names, errors = {}, 0
+for _ in range(n):
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=3)
+        c.request("GET", "/")
+        name = c.getresponse().read().decode().strip()
+        c.close()
+        names[name] = names.get(name, 0) + 1
+    except Exception:
+        errors += 1
+print(json.dumps({"names": names, "errors": errors}))
+"""
+
+# Connects once to HOST:PORT; prints the outcome and how long it took.
+CONNECT = r"""
+import json, socket, sys, time
+t = time.monotonic()
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()
+    r = "connected"
+except ConnectionRefusedError:
+    r = "refused"
+except socket.timeout:
+    r = "timeout"
+except OSError as e:
+    r = "error: %s" % e
+print(json.dumps({"result": r, "seconds": time.monotonic() - t}))
+"""
+
+HEALTHZ = r"""
+import urllib.request, urllib.error, sys
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:10256" + sys.argv[1], timeout=3)
+    print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+"""
+
+
+def wait_for(what, cond, timeout=30, interval=0.2):
+    deadline = time.time() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.time() >= deadline:
+            raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root (network namespaces and links)")
+class ServicesTest(unittest.TestCase):
+    def setUp(self):
+        self.c = ctest.Cluster(self, "sv", nodes=2)
+        self.c.name = "s%05dsv" % (os.getpid() % 100000)
+        self.addCleanup(self.c.cleanup)
+
+    def kubectl(self, *args, **kw):
+        return self.c.kubectl(*args, **kw)
+
+    def requests(self, pod, host, port, n):
+        p = self.kubectl("exec", pod, "--", "python3", "-c", REQUESTS, host, str(port), str(n),
+                         check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def web_pods(self):
+        """Names of the web pods that are not being deleted."""
+        items = json.loads(self.kubectl("get", "pods", "-l", "app=web", "-o", "json").stdout)
+        return sorted(p["metadata"]["name"] for p in items["items"]
+                      if not p["metadata"].get("deletionTimestamp"))
+
+    def service(self, name):
+        return json.loads(self.kubectl("get", "service", name, "-o", "json").stdout)
+
+    def test_cluster_ip_nodeport_no_endpoints_scaling_and_healthz(self):
+        c = self.c
+        c.up()
+        node_ips = {n["name"]: n["ip"] for n in c.manifest["nodes"]}
+        self.kubectl("apply", "-f", "-", input=APP)
+        for node in ("node-1", "node-2"):
+            self.kubectl("apply", "-f", "-",
+                         input=CLIENT % {"name": "client-" + node, "node": node})
+        self.kubectl("wait", "--for=condition=Ready", "pod/client-node-1", "pod/client-node-2",
+                     "--timeout=60s")
+        wait_for("3 web pods", lambda: len(self.web_pods()) == 3, 30)
+        self.kubectl("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=60s")
+        web = self.web_pods()
+        cluster_ip = self.service("web-svc")["spec"]["clusterIP"]
+        empty_ip = self.service("empty-svc")["spec"]["clusterIP"]
+        node_port = self.service("web-np")["spec"]["ports"][0]["nodePort"]
+        self.assertTrue(cluster_ip and empty_ip and node_port)
+
+        # From a client on each node: 60 requests reach every endpoint, none fails.
+        for node in ("node-1", "node-2"):
+            pod = "client-" + node
+            seen = {}
+
+            def all_answer():
+                r = self.requests(pod, cluster_ip, 80, 60)
+                seen.update(r)
+                print("%s -> %s:80: %s" % (pod, cluster_ip, r), file=sys.stderr)
+                return r["errors"] == 0 and sorted(r["names"]) == web
+
+            wait_for("every web pod answering %s:80 from %s (last: %s)" % (cluster_ip, pod, seen),
+                     all_answer, 30, 0.5)
+
+        # No endpoints: refused at once, from both nodes.
+        for node in ("node-1", "node-2"):
+            p = self.kubectl("exec", "client-" + node, "--", "python3", "-c", CONNECT, empty_ip,
+                             "80")
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            print("client-%s -> %s:80 (no endpoints): %s" % (node, empty_ip, r), file=sys.stderr)
+            self.assertEqual(r["result"], "refused", r)
+            self.assertLess(r["seconds"], 1.0, r)
+
+        # NodePort from the host netns (outside the cluster CIDR) via each node's underlay IP.
+        for node, ip in node_ips.items():
+            def nodeport_answers():
+                try:
+                    with urllib.request.urlopen("http://%s:%d/" % (ip, node_port),
+                                                timeout=3) as r:
+                        return r.read().decode().strip()
+                except OSError:
+                    return None
+            name = wait_for("NodePort %s:%d (%s)" % (ip, node_port, node), nodeport_answers, 20)
+            print("host -> %s:%d: %s" % (ip, node_port, name), file=sys.stderr)
+            self.assertIn(name, web)
+
+        # /healthz and /metrics of the proxy on each node.
+        for node in ("node-1", "node-2"):
+            p = c.exec(node, "python3", "-c", HEALTHZ, "/healthz")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            lines = p.stdout.splitlines()
+            self.assertEqual(lines[0], "200", p.stdout)
+            body = json.loads("\n".join(lines[1:]))
+            self.assertIn("lastUpdated", body)
+            self.assertIn("currentTime", body)
+            p = c.exec(node, "python3", "-c", HEALTHZ, "/livez")
+            self.assertEqual(p.stdout.splitlines()[0], "200", p.stdout)
+            p = c.exec(node, "python3", "-c", HEALTHZ, "/metrics")
+            self.assertIn("knet_proxy_sync_full_total", p.stdout)
+            self.assertIn("knet_proxy_sync_errors_total 0", p.stdout)
+
+        # Scale 3 -> 1: within a few seconds only the remaining pod answers, from both nodes.
+        self.kubectl("scale", "deployment/web", "--replicas=1")
+        left = wait_for("one web pod left", lambda: (lambda w: w if len(w) == 1 else None)(
+            self.web_pods()), 15)
+        start = time.time()
+        for node in ("node-1", "node-2"):
+            wait_for("only %s answering from %s" % (left[0], node),
+                     lambda: (lambda r: r["errors"] == 0 and sorted(r["names"]) == left)(
+                         self.requests("client-" + node, cluster_ip, 80, 20)), 10, 0.2)
+        print("scaled to %s: only it answers after %.1fs" % (left, time.time() - start),
+              file=sys.stderr)
+        self.assertLess(time.time() - start, 10)
+        m = c.manifest
+        c.down()
+        c.assert_nothing_left(m)
+
+
+if __name__ == "__main__":
+    unittest.main()
