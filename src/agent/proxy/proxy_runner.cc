@@ -35,7 +35,16 @@ ProxyRunner::ProxyRunner(ProxyRunnerOptions options)
     : opts_(std::move(options)),
       eps_tracker_(opts_.node_name),
       services_(opts_.client, ""),
-      slices_(opts_.client, "") {
+      slices_(opts_.client, ""),
+      node_(opts_.client, "", {.field_selector = "metadata.name=" + opts_.node_name}) {
+  auto node_state = [this](const api::Node& n, bool gone) {
+    std::lock_guard<std::mutex> l(mu_);
+    node_deleting_ = gone || !n.metadata.deletion_timestamp.IsZero();
+  };
+  node_.AddHandlers(
+      {.on_add = [node_state](const api::Node& n) { node_state(n, false); },
+       .on_update = [node_state](const api::Node&, const api::Node& n) { node_state(n, false); },
+       .on_delete = [node_state](const api::Node& n) { node_state(n, true); }});
   services_.AddHandlers({.on_add =
                              [this](const api::Service& s) {
                                svc_tracker_.Update(nullptr, &s);
@@ -122,6 +131,7 @@ base::Status ProxyRunner::Start() {
   }
   services_.Start();
   slices_.Start();
+  node_.Start();
   loop_alive_ = true;
   thread_ = std::thread([this] { Loop(); });
   return base::OkStatus();
@@ -136,6 +146,7 @@ void ProxyRunner::Stop() {
   if (thread_.joinable()) thread_.join();
   services_.Stop();
   slices_.Stop();
+  node_.Stop();
   if (server_) server_->Stop();
 }
 
@@ -143,7 +154,7 @@ uint16_t ProxyRunner::healthz_port() const { return server_ ? server_->port() : 
 
 bool ProxyRunner::Healthy() const {
   std::lock_guard<std::mutex> l(mu_);
-  if (!has_synced_) return false;
+  if (!has_synced_ || node_deleting_) return false;
   auto now = Clock::now();
   auto limit = 2 * opts_.sync_period;
   // As kube-proxy: unhealthy when a sync is overdue (the periodic one, or a pending change that

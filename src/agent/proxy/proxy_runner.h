@@ -11,9 +11,11 @@
 //   - a failed sync is retried after `retry_period` (the backend makes the retry a full one).
 // It also serves kube-proxy's health and metrics over plain HTTP on `healthz_address` (default
 // 0.0.0.0:10256): /healthz is 200 with {"lastUpdated": ..., "currentTime": ...} while the last
-// successful sync is younger than 2 × sync_period (or nothing has been pending since), 503 before
-// the first sync and once syncs fail or stall; /livez answers 200 while the sync thread runs;
-// /metrics is Prometheus text (sync counts and durations, last sync time, programmed elements).
+// successful sync is younger than 2 × sync_period and no change has waited longer than that, 503
+// before the first sync, once syncs fail or stall, and while this node's Node is being deleted
+// (has a deletionTimestamp, or is gone: a load balancer stops sending here); /livez answers 200
+// while the sync thread runs; /metrics is Prometheus text (sync counts and durations, last sync
+// time, programmed elements).
 //
 //   agent::proxy::ProxyRunner runner({.client = rest.get(), .node_name = "n1",
 //                                     .backend = &nft_backend});
@@ -36,6 +38,7 @@
 #include <thread>
 
 #include "api/endpoint_slice.h"
+#include "api/node.h"
 #include "api/service.h"
 #include "base/status.h"
 #include "client/informer.h"
@@ -92,6 +95,7 @@ class ProxyRunner {
   knet::proxy::EndpointsChangeTracker eps_tracker_;
   client::Informer<api::Service> services_;
   client::Informer<api::EndpointSlice> slices_;
+  client::Informer<api::Node> node_;         // this node only
   knet::proxy::ServicePortMap service_map_;  // sync thread only
   knet::proxy::EndpointsMap endpoints_map_;  // sync thread only
 
@@ -107,6 +111,7 @@ class ProxyRunner {
   std::chrono::steady_clock::time_point last_success_mono_{};
   std::chrono::steady_clock::time_point pending_since_{};  // when dirty_ became true
   bool has_synced_ = false;
+  bool node_deleting_ = false;
   int64_t syncs_ = 0, full_syncs_ = 0, errors_ = 0;
   double duration_sum_ = 0, last_duration_ = 0;
   int64_t duration_buckets_[8] = {};  // cumulative counts for kBuckets

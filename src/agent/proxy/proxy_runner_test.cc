@@ -208,6 +208,35 @@ TEST_F(ProxyRunnerTest, FailedSyncIsRetriedAsFullAndHealthReflectsIt) {
       << metrics.second;
 }
 
+TEST_F(ProxyRunnerTest, NodeBeingDeletedMakesHealthzFail) {
+  CreateNode("n1");
+  RecordingBackend backend;
+  ProxyRunner runner({.client = client_.get(),
+                      .node_name = "n1",
+                      .backend = &backend,
+                      .healthz_address = "127.0.0.1:0"});
+  ASSERT_TRUE(runner.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return runner.Healthy(); }));
+  // A finalizer keeps the Node while it is being deleted.
+  auto node = client_->Get<api::Node>("", "n1");
+  ASSERT_TRUE(node.ok());
+  node->metadata.finalizers = {"example.com/hold"};
+  ASSERT_TRUE(client_->Update(*node).ok());
+  ASSERT_TRUE(client_->Delete<api::Node>("", "n1").ok());
+  ASSERT_TRUE(Eventually([&] { return !runner.Healthy(); }));
+  EXPECT_EQ(Get(runner.healthz_port(), "/healthz").first, 503);
+  EXPECT_EQ(Get(runner.healthz_port(), "/livez").first, 200);
+  // Gone entirely: still unhealthy.
+  node = client_->Get<api::Node>("", "n1");
+  ASSERT_TRUE(node.ok());
+  node->metadata.finalizers.clear();
+  ASSERT_TRUE(client_->Update(*node).ok());
+  ASSERT_TRUE(Eventually([&] { return !client_->Get<api::Node>("", "n1").ok(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(runner.Healthy());
+  runner.Stop();
+}
+
 TEST_F(ProxyRunnerTest, StaleSyncMakesHealthzFail) {
   RecordingBackend backend;
   ProxyRunner runner({.client = client_.get(),
