@@ -172,16 +172,20 @@ Status Manager::RunOnce() {
 
 void Manager::Worker() {
   std::chrono::milliseconds backoff = options_.min_backoff;
-  std::optional<std::chrono::steady_clock::time_point> retry_at;
+  // A plain time point and a flag rather than std::optional: gcc 12 at -O2 warns (falsely) that
+  // the optional's value may be used uninitialized, which -Werror turns into a failed release
+  // build.
+  std::chrono::steady_clock::time_point retry_at{};
+  bool retrying = false;
   bool failing = false;
   while (true) {
     {
       std::unique_lock<std::mutex> l(mu_);
       auto due = [&] {
-        return stop_ || dirty_ || (retry_at && std::chrono::steady_clock::now() >= *retry_at);
+        return stop_ || dirty_ || (retrying && std::chrono::steady_clock::now() >= retry_at);
       };
-      if (retry_at) {
-        cv_.wait_until(l, *retry_at, due);
+      if (retrying) {
+        cv_.wait_until(l, retry_at, due);
       } else {
         cv_.wait(l, due);
       }
@@ -197,7 +201,7 @@ void Manager::Worker() {
       }
       failing = false;
       backoff = options_.min_backoff;
-      retry_at.reset();
+      retrying = false;
       continue;
     }
     failing = true;
@@ -205,6 +209,7 @@ void Manager::Worker() {
               << options_.node_name << ": " << s.message() << "; retrying in " << backoff.count()
               << " ms\n";
     retry_at = std::chrono::steady_clock::now() + backoff;
+    retrying = true;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
