@@ -286,6 +286,7 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
     po.node_name = o.node_name;
     po.backend = o.proxy;
     po.healthz_address = o.healthz_address;
+    po.backend_metrics = o.proxy_metrics;
     p->proxy = std::make_unique<proxy::ProxyRunner>(po);
     base::Status s = p->proxy->Start();
     if (!s.ok()) return base::Status(s.code(), "service proxy: " + s.message());

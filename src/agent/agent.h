@@ -22,6 +22,7 @@
 //   a->Stop();   // containers keep running; the next Start adopts them
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ struct AgentOptions {
   // The service proxy's backend (nftables); nullptr: no service proxy. Built by the caller with
   // the node's addresses; must outlive the agent.
   knet::proxy::Backend* proxy = nullptr;
+  // The backend's own counters as Prometheus text for /metrics (called on the proxy's sync
+  // thread after each sync); may be empty.
+  std::function<std::string()> proxy_metrics;
   // Where the service proxy serves /healthz, /livez and /metrics ("": nowhere).
   std::string healthz_address = "0.0.0.0:10256";
   std::string version;  // knet's version, for nodeInfo

@@ -2,6 +2,8 @@
 // caller): registers the Node, runs the pods bound to it in their own network namespaces, and
 // serves `kubectl logs` / `kubectl exec` through the API server.
 #include <csignal>
+#include <cstdint>
+#include <functional>
 #include <iostream>
 
 #include "agent/agent.h"
@@ -57,6 +59,7 @@ struct Network {
   std::unique_ptr<overlay::masq::Masq> masq;
   std::unique_ptr<kernel::nft::LinuxNftables> proxy_nft;
   std::unique_ptr<proxy::Backend> proxy;
+  std::function<std::string()> proxy_metrics;
 };
 
 // The service proxy's backend (`--proxy-mode nftables`): its own nftables tables, NodePorts on
@@ -79,7 +82,30 @@ base::Status MakeProxy(const AgentFlags& f, Network& n) {
     config.node_ips.push_back(*addr);
   }
   ASSIGN_OR_RETURN(n.proxy_nft, kernel::nft::LinuxNftables::Open());
-  n.proxy = std::make_unique<proxy::nft::NftBackend>(*n.proxy_nft, config);
+  auto backend = std::make_unique<proxy::nft::NftBackend>(*n.proxy_nft, config);
+  // Read on the proxy's sync thread, the only one that calls the backend.
+  n.proxy_metrics = [b = backend.get()] {
+    const proxy::nft::NftBackend::Stats& s = b->stats();
+    std::string out;
+    auto metric = [&out](const char* name, const char* type, const char* help, int64_t v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+             name + " " + std::to_string(v) + "\n";
+    };
+    metric("knet_proxy_nft_full_syncs_total", "counter", "Full nftables transactions applied.",
+           s.full_syncs);
+    metric("knet_proxy_nft_partial_syncs_total", "counter",
+           "Incremental nftables transactions applied.", s.partial_syncs);
+    metric("knet_proxy_nft_failed_syncs_total", "counter",
+           "nftables transactions the kernel refused.", s.failed_syncs);
+    metric("knet_proxy_nft_last_operations", "gauge",
+           "Operations in the last nftables transaction.", static_cast<int64_t>(s.last_operations));
+    metric("knet_proxy_nft_elements", "gauge", "Map and set elements programmed.",
+           static_cast<int64_t>(s.elements));
+    metric("knet_proxy_nft_conflicts", "gauge",
+           "Elements skipped because another service port owns the key.", s.conflicts);
+    return out;
+  };
+  n.proxy = std::move(backend);
   return base::OkStatus();
 }
 
@@ -170,6 +196,7 @@ int RunAgent(AgentFlags& f) {
     return 1;
   }
   f.opts.proxy = network->proxy.get();
+  f.opts.proxy_metrics = network->proxy_metrics;
   f.opts.backend = network->backend.get();
   f.opts.masq = network->masq.get();
   auto a = agent::Agent::Start(f.opts);

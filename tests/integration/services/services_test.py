@@ -12,6 +12,7 @@ Needs root. KNET_BIN names the knet binary (set by ctest).
 """
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -244,6 +245,8 @@ class ServicesTest(unittest.TestCase):
             p = c.exec(node, "python3", "-c", HEALTHZ, "/metrics")
             self.assertIn("knet_proxy_sync_full_total", p.stdout)
             self.assertIn("knet_proxy_sync_errors_total 0", p.stdout)
+            m = re.search(r"^knet_proxy_nft_elements (\d+)$", p.stdout, re.M)
+            self.assertTrue(m and int(m.group(1)) > 0, p.stdout)
 
         # Scale 3 -> 1: within a few seconds only the remaining pod answers, from both nodes.
         self.kubectl("scale", "deployment/web", "--replicas=1")
