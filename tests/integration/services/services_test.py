@@ -5,7 +5,8 @@ from a client pod on each node, every endpoint answers (60+ requests); scaling 3
 answering set within a few seconds; a Service without endpoints refuses connections at once (no
 timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
 proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
-syncs.
+syncs and programmed elements; hairpin (a web pod reaching its own Service, itself included);
+restarting an agent never interrupts new connections to the ClusterIP from that node.
 
 One cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
 Needs root. KNET_BIN names the knet binary (set by ctest).
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 import unittest
@@ -21,7 +23,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+sys.path.insert(0, os.path.join(HERE, "..", "network"))
 import cluster_test as ctest  # noqa: E402  pylint: disable=wrong-import-position
+import network_test  # noqa: E402  pylint: disable=wrong-import-position
 
 APP = """
 apiVersion: apps/v1
@@ -129,6 +133,25 @@ except socket.timeout:
 except OSError as e:
     r = "error: %s" % e
 print(json.dumps({"result": r, "seconds": time.monotonic() - t}))
+"""
+
+# Requests to http://HOST:PORT/ (a new connection each, every 50 ms) for SECONDS: prints one JSON
+# line {"ok": n, "errors": [first few errors]}.
+LOOP = r"""
+import http.client, json, sys, time
+host, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+ok, errors, end = 0, [], time.monotonic() + secs
+while time.monotonic() < end:
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=2)
+        c.request("GET", "/")
+        c.getresponse().read()
+        c.close()
+        ok += 1
+    except Exception as e:
+        errors.append("%.2f %r" % (end - time.monotonic(), e))
+    time.sleep(0.05)
+print(json.dumps({"ok": ok, "errors": errors[:5], "error_count": len(errors)}))
 """
 
 HEALTHZ = r"""
@@ -247,6 +270,39 @@ class ServicesTest(unittest.TestCase):
             self.assertIn("knet_proxy_sync_errors_total 0", p.stdout)
             m = re.search(r"^knet_proxy_nft_elements (\d+)$", p.stdout, re.M)
             self.assertTrue(m and int(m.group(1)) > 0, p.stdout)
+
+        # Hairpin: a web pod reaching its own Service gets answers, its own name among them.
+        me = web[0]
+        r = self.requests(me, cluster_ip, 80, 30)
+        print("%s -> %s:80 (hairpin): %s" % (me, cluster_ip, r), file=sys.stderr)
+        self.assertEqual(r["errors"], 0, r)
+        self.assertIn(me, r["names"], r)
+
+        # Restarting node-1's agent never removes the working rules: node-1's own connections to
+        # the ClusterIP keep succeeding throughout (the new agent's first full sync replaces the
+        # table atomically).
+        net = network_test.Network(self, c)
+        self.addCleanup(net.cleanup)
+        loop = subprocess.Popen(
+            [ctest.knet_bin(), "cluster", "exec", c.name, "node-1", "--state-dir", c.state, "--",
+             "python3", "-c", LOOP, cluster_ip, "80", "8"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1)
+            net.restart_agent("node-1")
+            out, err = loop.communicate(timeout=30)
+        finally:
+            if loop.poll() is None:
+                loop.kill()
+                loop.wait()
+        self.assertEqual(loop.returncode, 0, err)
+        r = json.loads(out.strip().splitlines()[-1])
+        print("node-1 -> %s:80 during an agent restart: %s" % (cluster_ip, r), file=sys.stderr)
+        self.assertEqual(r["error_count"], 0, r)
+        self.assertGreater(r["ok"], 50, r)
+        wait_for("healthz 200 on node-1 after the restart",
+                 lambda: c.exec("node-1", "python3", "-c", HEALTHZ,
+                                "/healthz").stdout.startswith("200"), 15)
 
         # Scale 3 -> 1: within a few seconds only the remaining pod answers, from both nodes.
         self.kubectl("scale", "deployment/web", "--replicas=1")
