@@ -6,7 +6,8 @@ answering set within a few seconds; a Service without endpoints refuses connecti
 timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
 proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
 syncs and programmed elements; hairpin (a web pod reaching its own Service, itself included);
-restarting an agent never interrupts new connections to the ClusterIP from that node.
+restarting an agent never interrupts new connections to the ClusterIP from that node; a UDP
+Service answers, and still does (new flows) after its endpoint moved to another pod.
 
 One cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
 Needs root. KNET_BIN names the knet binary (set by ctest).
@@ -86,6 +87,42 @@ spec:
   selector: {app: nothing-here}
   ports:
   - {name: http, port: 80, targetPort: 8080}
+"""
+
+ECHO_SERVER = os.path.join(HERE, "..", "network", "echo_server.py")
+
+# A UDP (and TCP) echo pod on a given node behind the UDP Service echo-udp.
+ECHO = """
+apiVersion: v1
+kind: Pod
+metadata: {name: %(name)s, labels: {app: echo}}
+spec:
+  nodeName: %(node)s
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: host
+    command: ["python3", "%(server)s", "9000"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo-udp}
+spec:
+  selector: {app: echo}
+  ports:
+  - {name: dns, protocol: UDP, port: 5353, targetPort: 9000}
+"""
+
+# One datagram to HOST:PORT from a fresh socket: prints the reply, or "timeout".
+UDP = r"""
+import socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(2)
+u.sendto(b"dgram", (sys.argv[1], int(sys.argv[2])))
+try:
+    print(u.recvfrom(2048)[0].decode())
+except socket.timeout:
+    print("timeout")
 """
 
 CLIENT = """
@@ -205,6 +242,8 @@ class ServicesTest(unittest.TestCase):
         c.up()
         node_ips = {n["name"]: n["ip"] for n in c.manifest["nodes"]}
         self.kubectl("apply", "-f", "-", input=APP)
+        self.kubectl("apply", "-f", "-", input=ECHO % {"name": "echo-a", "node": "node-2",
+                                                       "server": ECHO_SERVER})
         for node in ("node-1", "node-2"):
             self.kubectl("apply", "-f", "-",
                          input=CLIENT % {"name": "client-" + node, "node": node})
@@ -303,6 +342,38 @@ class ServicesTest(unittest.TestCase):
         wait_for("healthz 200 on node-1 after the restart",
                  lambda: c.exec("node-1", "python3", "-c", HEALTHZ,
                                 "/healthz").stdout.startswith("200"), 15)
+
+        # A UDP Service: answers, and keeps answering (new flows) after its endpoint moves.
+        udp_ip = self.service("echo-udp")["spec"]["clusterIP"]
+        client_ip = self.kubectl("get", "pod", "client-node-1", "-o",
+                                 "jsonpath={.status.podIP}").stdout.strip()
+
+        def udp_reply():
+            out = self.kubectl("exec", "client-node-1", "--", "python3", "-c", UDP, udp_ip,
+                               "5353").stdout.strip()
+            return out if out.startswith("from ") else None
+
+        self.kubectl("wait", "--for=condition=Ready", "pod/echo-a", "--timeout=60s")
+        out = wait_for("a UDP reply from %s:5353" % udp_ip, udp_reply, 15)
+        self.assertEqual(out, "from %s dgram" % client_ip)
+        self.kubectl("apply", "-f", "-", input=ECHO % {"name": "echo-b", "node": "node-1",
+                                                       "server": ECHO_SERVER})
+        self.kubectl("wait", "--for=condition=Ready", "pod/echo-b", "--timeout=60s")
+        echo_b = self.kubectl("get", "pod", "echo-b", "-o",
+                              "jsonpath={.status.podIP}").stdout.strip()
+        self.kubectl("delete", "pod", "echo-a", "--wait=false")
+
+        def only_echo_b():
+            slices = json.loads(self.kubectl("get", "endpointslices", "-l",
+                                             "kubernetes.io/service-name=echo-udp", "-o",
+                                             "json").stdout)["items"]
+            ready = [a for s in slices for e in s.get("endpoints") or []
+                     if (e.get("conditions") or {}).get("ready", True) for a in e["addresses"]]
+            return ready == [echo_b]
+
+        wait_for("echo-udp's only ready endpoint to be echo-b", only_echo_b, 30)
+        out = wait_for("a UDP reply after the endpoint change", udp_reply, 5)
+        self.assertEqual(out, "from %s dgram" % client_ip)
 
         # Scale 3 -> 1: within a few seconds only the remaining pod answers, from both nodes.
         self.kubectl("scale", "deployment/web", "--replicas=1")
