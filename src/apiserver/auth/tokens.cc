@@ -89,7 +89,8 @@ base::Status ParseCsv(std::string_view text, const std::string& path,
 }
 
 bool SafeText(std::string_view s) {
-  for (unsigned char c : s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7f || c == '"') return false;
   }
   return true;
