@@ -7,7 +7,9 @@ timeout); a NodePort Service answers from the host netns through a node's underl
 proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
 syncs and programmed elements; hairpin (a web pod reaching its own Service, itself included);
 restarting an agent never interrupts new connections to the ClusterIP from that node; a UDP
-Service answers, and still does (new flows) after its endpoint moved to another pod.
+Service answers, and still does (new flows) after its endpoint moved to another pod;
+externalTrafficPolicy Local keeps the client's source IP on a NodePort (and drops on a node
+without a local endpoint).
 
 One cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
 Needs root. KNET_BIN names the knet binary (set by ctest).
@@ -111,6 +113,16 @@ spec:
   selector: {app: echo}
   ports:
   - {name: dns, protocol: UDP, port: 5353, targetPort: 9000}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo-local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: echo}
+  ports:
+  - {name: tcp, port: 9000, targetPort: 9000}
 """
 
 # One datagram to HOST:PORT from a fresh socket: prints the reply, or "timeout".
@@ -374,6 +386,29 @@ class ServicesTest(unittest.TestCase):
         wait_for("echo-udp's only ready endpoint to be echo-b", only_echo_b, 30)
         out = wait_for("a UDP reply after the endpoint change", udp_reply, 5)
         self.assertEqual(out, "from %s dgram" % client_ip)
+
+        # externalTrafficPolicy Local: the NodePort of the node with the endpoint (node-1) keeps
+        # the client's source IP (the host's underlay address); the other node has no local
+        # endpoint and drops.
+        local_port = self.service("echo-local")["spec"]["ports"][0]["nodePort"]
+
+        def greeting(ip, timeout=3):
+            try:
+                with socket.create_connection((ip, local_port), timeout=timeout) as s:
+                    return s.makefile("rb").readline().decode().strip()
+            except OSError as e:
+                return "error: %s" % e
+
+        out = wait_for("ETP Local NodePort %s:%d" % (node_ips["node-1"], local_port),
+                       lambda: (lambda g: g if g.startswith("from ") else None)(
+                           greeting(node_ips["node-1"])), 10)
+        print("host -> %s:%d (ETP Local): %s" % (node_ips["node-1"], local_port, out),
+              file=sys.stderr)
+        self.assertEqual(out, "from %s" % c.manifest["gateway"])
+        out = greeting(node_ips["node-2"], 1)
+        print("host -> %s:%d (ETP Local, no local endpoint): %s" % (
+            node_ips["node-2"], local_port, out), file=sys.stderr)
+        self.assertIn("timed out", out)
 
         # Scale 3 -> 1: within a few seconds only the remaining pod answers, from both nodes.
         self.kubectl("scale", "deployment/web", "--replicas=1")
