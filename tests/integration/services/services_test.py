@@ -1,7 +1,8 @@
 """The service proxy of `knet agent` on a real 2-node `knet cluster` (issue 8).
 
 A Deployment of 3 python HTTP servers that answer their pod name, behind a ClusterIP Service:
-from a client pod on each node, every endpoint answers (60+ requests); scaling 3 -> 1 changes the
+from a client pod on each node, every endpoint answers (60+ requests), roughly uniformly
+(chi-square over 600); scaling 3 -> 1 changes the
 answering set within a few seconds; a Service without endpoints refuses connections at once (no
 timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
 proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
@@ -282,6 +283,15 @@ class ServicesTest(unittest.TestCase):
 
             wait_for("every web pod answering %s:80 from %s (last: %s)" % (cluster_ip, pod, seen),
                      all_answer, 30, 0.5)
+
+        # Roughly uniform: 600 requests, chi-square over the 3 endpoints below the p = 0.001
+        # critical value for 2 degrees of freedom (13.82).
+        r = self.requests("client-node-1", cluster_ip, 80, 600)
+        self.assertEqual(r["errors"], 0, r)
+        chi2 = sum((n - 200) ** 2 / 200 for n in r["names"].values())
+        print("600 requests: %s, chi-square %.2f" % (r["names"], chi2), file=sys.stderr)
+        self.assertEqual(sorted(r["names"]), web)
+        self.assertLess(chi2, 13.82, r)
 
         # No endpoints: refused at once, from both nodes.
         for node in ("node-1", "node-2"):
