@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "apiserver/body.h"
+#include "apiserver/http/target.h"
 
 namespace knet::apiserver {
 
@@ -13,18 +14,6 @@ namespace {
 constexpr uint16_t kDefaultKubeletPort = 10250;
 constexpr size_t kMaxErrorBody = 64 * 1024;
 constexpr size_t kMaxQueuedLog = 1024 * 1024;  // log bytes queued for a client before we wait
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 std::string Names(const std::vector<api::Container>& cs) {
   std::string out = "[";
@@ -84,7 +73,7 @@ void Pump(http::Tunnel& from, http::Tunnel& to) {
 }  // namespace
 
 std::optional<PodSubresource> ParsePodSubresource(std::string_view method, std::string_view path) {
-  std::vector<std::string_view> p = Split(path);
+  std::vector<std::string_view> p = http::PathSegments(path);
   if (p.size() != 7 || p[0] != "api" || p[1] != "v1" || p[2] != "namespaces" || p[4] != "pods") {
     return std::nullopt;
   }

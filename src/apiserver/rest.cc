@@ -5,6 +5,7 @@
 
 #include "api/codec.h"
 #include "apiserver/body.h"
+#include "apiserver/http/target.h"
 #include "apiserver/openapi/discovery.h"
 #include "apiserver/openapi/openapi.h"
 #include "apiserver/pod_proxy.h"
@@ -13,18 +14,6 @@
 namespace knet::apiserver {
 
 namespace {
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 // Go's strconv.ParseBool spellings, as upstream reads boolean query parameters: the Python client
 // sends watch=True.
@@ -53,7 +42,7 @@ std::string_view VerbOfMethod(std::string_view method) {
 
 Result<RequestInfo> ParseRequestInfo(std::string_view method, std::string_view path, bool watch) {
   RequestInfo info;
-  std::vector<std::string_view> parts = Split(path);
+  std::vector<std::string_view> parts = http::PathSegments(path);
   std::string group;
   std::string version;
   size_t i = 0;
@@ -183,7 +172,7 @@ http::Response RestHandler::Discovery(const http::Request& req) {
     r.headers.emplace_back("Cache-Control", "public, immutable");
     return r;
   }
-  std::vector<std::string_view> parts = Split(path);
+  std::vector<std::string_view> parts = http::PathSegments(path);
   if (parts.size() == 2 && parts[0] == "api") {
     auto list = openapi::ApiResourceListJson("", parts[1]);
     if (list.ok()) return JsonResponse(200, std::move(*list));

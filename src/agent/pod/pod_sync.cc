@@ -27,6 +27,15 @@ api::ContainerStateTerminated TerminatedOf(const runtime::ContainerStatus& c) {
   return t;
 }
 
+// A container that has not been started, shown waiting with the kubelet's reason.
+ContainerView Waiting(const api::Container& c, const char* reason) {
+  ContainerView cv;
+  cv.name = c.name;
+  cv.image = c.image;
+  cv.state.waiting = api::ContainerStateWaiting{reason, ""};
+  return cv;
+}
+
 std::string PodRef(const api::Pod& pod) {
   return pod.metadata.name + "_" + pod.metadata.namespace_ + "(" + pod.metadata.uid + ")";
 }
@@ -240,11 +249,7 @@ base::StatusOr<client::ReconcileResult> PodManager::SyncPod(const api::Pod& pod,
     events_.Record(controllers::EventRecorder::RefOf(pod), "Warning", "FailedCreatePodSandBox",
                    "Failed to create pod sandbox: " + sb.status().message());
     for (const api::Container& c : pod.spec.containers) {
-      ContainerView cv;
-      cv.name = c.name;
-      cv.image = c.image;
-      cv.state.waiting = api::ContainerStateWaiting{"ContainerCreating", ""};
-      view.containers.push_back(cv);
+      view.containers.push_back(Waiting(c, "ContainerCreating"));
     }
     (void)WriteStatus(pod, view);
     return sb.status();  // retried with back-off by the queue
@@ -257,11 +262,7 @@ base::StatusOr<client::ReconcileResult> PodManager::SyncPod(const api::Pod& pod,
   for (size_t i = 0; i < pod.spec.init_containers.size(); ++i) {
     const api::Container& c = pod.spec.init_containers[i];
     if (!init_done) {
-      ContainerView cv;
-      cv.name = c.name;
-      cv.image = c.image;
-      cv.state.waiting = api::ContainerStateWaiting{"PodInitializing", ""};
-      view.init_containers.push_back(cv);
+      view.init_containers.push_back(Waiting(c, "PodInitializing"));
       continue;
     }
     ContainerView cv = SyncContainer(sync, c, Attempts(all, c.name), /*init=*/true);
@@ -271,11 +272,7 @@ base::StatusOr<client::ReconcileResult> PodManager::SyncPod(const api::Pod& pod,
   }
   for (const api::Container& c : pod.spec.containers) {
     if (!init_done) {
-      ContainerView cv;
-      cv.name = c.name;
-      cv.image = c.image;
-      cv.state.waiting = api::ContainerStateWaiting{"PodInitializing", ""};
-      view.containers.push_back(cv);
+      view.containers.push_back(Waiting(c, "PodInitializing"));
       continue;
     }
     view.containers.push_back(SyncContainer(sync, c, Attempts(all, c.name), /*init=*/false));

@@ -19,6 +19,7 @@
 #include "agent/server/websocket.h"
 #include "apiserver/auth/pki.h"
 #include "apiserver/http/server.h"
+#include "apiserver/http/target.h"
 
 namespace knet::agent::server {
 
@@ -51,18 +52,6 @@ http::Response ErrorFor(const base::Status& st) {
     default:
       return StatusResponse(500, "InternalError", std::string(st.message()));
   }
-}
-
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
 }
 
 base::StatusOr<std::optional<int64_t>> IntParam(const http::Request& req, std::string_view name) {
@@ -108,7 +97,8 @@ class AgentServer::Impl {
     if (req.path == "/healthz") {
       return ex.Respond({200, {{"Content-Type", "text/plain; charset=utf-8"}}, "ok"});
     }
-    std::vector<std::string> parts = SplitPath(req.path);
+    std::vector<std::string_view> view = http::PathSegments(req.path);
+    std::vector<std::string> parts(view.begin(), view.end());
     if (parts.size() == 4 && parts[0] == "containerLogs") {
       return Logs(req, parts[1], parts[2], parts[3], ex);
     }

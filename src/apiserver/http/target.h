@@ -30,4 +30,8 @@ base::StatusOr<ParsedTarget> ParseTarget(std::string_view target);
 // followed by two hex digits.
 base::StatusOr<std::string> PercentDecode(std::string_view in, bool plus_is_space);
 
+// The non-empty segments of a decoded path: "/api/v1//pods/" -> {"api", "v1", "pods"}. The views
+// point into `path`.
+std::vector<std::string_view> PathSegments(std::string_view path);
+
 }  // namespace knet::apiserver::http
