@@ -10,9 +10,10 @@ syncs and programmed elements; hairpin (a web pod reaching its own Service, itse
 restarting an agent never interrupts new connections to the ClusterIP from that node; a UDP
 Service answers, and still does (new flows) after its endpoint moved to another pod;
 externalTrafficPolicy Local keeps the client's source IP on a NodePort (and drops on a node
-without a local endpoint).
+without a local endpoint). Known gap, marked expectedFailure: a UDP flow that keeps its socket
+does not follow a replaced endpoint (stale conntrack entries are not flushed yet).
 
-One cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
+Each test makes one cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
 Needs root. KNET_BIN names the knet binary (set by ctest).
 """
 import json
@@ -435,6 +436,57 @@ class ServicesTest(unittest.TestCase):
         m = c.manifest
         c.down()
         c.assert_nothing_left(m)
+
+    # kube-proxy deletes the conntrack entries of a UDP endpoint that goes away, so a client that
+    # keeps its socket (a DNS resolver) reaches the new endpoint. knet's proxy does not yet: src/
+    # kernel has no conntrack netlink (src/proxy/README.md, "Stale UDP conntrack entries are not
+    # flushed"), so the old entry keeps DNATing the flow to the deleted pod until it times out.
+    @unittest.expectedFailure
+    def test_udp_flow_follows_a_replaced_endpoint(self):
+        c = self.c
+        c.up()
+        self.kubectl("apply", "-f", "-", input=CLIENT % {"name": "client", "node": "node-1"})
+        self.kubectl("apply", "-f", "-", input=ECHO % {"name": "echo-a", "node": "node-2",
+                                                       "server": ECHO_SERVER})
+        self.kubectl("wait", "--for=condition=Ready", "pod/client", "pod/echo-a",
+                     "--timeout=60s")
+        udp_ip = self.service("echo-udp")["spec"]["clusterIP"]
+        # One socket, one datagram a line on stdin, the replies (or "timeout") on stdout.
+        script = (
+            "import socket, sys\n"
+            "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(1)\n"
+            "for line in sys.stdin:\n"
+            "    for _ in range(5):\n"
+            "        u.sendto(b'x', (sys.argv[1], 5353))\n"
+            "        try:\n"
+            "            print(u.recvfrom(2048)[0].decode(), flush=True); break\n"
+            "        except socket.timeout:\n"
+            "            pass\n"
+            "    else:\n"
+            "        print('timeout', flush=True)\n")
+        env = dict(os.environ, KUBECONFIG=c.kubeconfig)
+        flow = subprocess.Popen(["kubectl", "exec", "-i", "client", "--", "python3", "-c", script,
+                                 udp_ip], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, env=env)
+        try:
+            def ask():
+                flow.stdin.write("go\n")
+                flow.stdin.flush()
+                return flow.stdout.readline().strip()
+
+            first = wait_for("a UDP reply", lambda: (lambda r: r if r.startswith("from ")
+                                                     else None)(ask()), 20)
+            self.kubectl("apply", "-f", "-", input=ECHO % {"name": "echo-b", "node": "node-1",
+                                                           "server": ECHO_SERVER})
+            self.kubectl("wait", "--for=condition=Ready", "pod/echo-b", "--timeout=60s")
+            self.kubectl("delete", "pod", "echo-a", "--wait=false")
+            wait_for("echo-a gone", lambda: self.kubectl(
+                "get", "pod", "echo-a", check=False).returncode != 0, 30)
+            # The same flow (socket) must reach echo-b within a few seconds.
+            self.assertEqual(ask(), first)
+        finally:
+            flow.kill()
+            flow.wait()
 
 
 if __name__ == "__main__":
