@@ -2,9 +2,8 @@
 
 A Deployment of 3 python HTTP servers that answer their pod name, behind a ClusterIP Service:
 from a client pod on each node, every endpoint answers (60+ requests), roughly uniformly
-(chi-square over 600); scaling 3 -> 1 changes the
-answering set within a few seconds; a Service without endpoints refuses connections at once (no
-timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
+(chi-square over 600); scaling 3 -> 1 changes the answering set within a few seconds; a Service
+without endpoints refuses connections at once (no timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
 proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
 syncs and programmed elements; hairpin (a web pod reaching its own Service, itself included);
 restarting an agent never interrupts new connections to the ClusterIP from that node; a UDP
@@ -13,8 +12,8 @@ externalTrafficPolicy Local keeps the client's source IP on a NodePort (and drop
 without a local endpoint). Known gap, marked expectedFailure: a UDP flow that keeps its socket
 does not follow a replaced endpoint (stale conntrack entries are not flushed yet).
 
-Each test makes one cluster (unique name from the pid, state under a temp dir), removed even when the test fails.
-Needs root. KNET_BIN names the knet binary (set by ctest).
+Each test makes one cluster (unique name from the pid, state under a temp dir), removed even when
+the test fails. Needs root. KNET_BIN names the knet binary (set by ctest).
 """
 import json
 import os
@@ -486,7 +485,7 @@ class ServicesTest(unittest.TestCase):
             self.assertEqual(ask(), first)
         finally:
             flow.kill()
-            flow.wait()
+            flow.communicate()
 
 
 if __name__ == "__main__":
