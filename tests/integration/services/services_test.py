@@ -3,14 +3,15 @@
 A Deployment of 3 python HTTP servers that answer their pod name, behind a ClusterIP Service:
 from a client pod on each node, every endpoint answers (60+ requests), roughly uniformly
 (chi-square over 600); scaling 3 -> 1 changes the answering set within a few seconds; a Service
-without endpoints refuses connections at once (no timeout); a NodePort Service answers from the host netns through a node's underlay IP; the
-proxy's /healthz answers 200 on each node (127.0.0.1:10256, kube-proxy's JSON), /metrics counts
-syncs and programmed elements; hairpin (a web pod reaching its own Service, itself included);
-restarting an agent never interrupts new connections to the ClusterIP from that node; a UDP
-Service answers, and still does (new flows) after its endpoint moved to another pod;
-externalTrafficPolicy Local keeps the client's source IP on a NodePort (and drops on a node
-without a local endpoint). Known gap, marked expectedFailure: a UDP flow that keeps its socket
-does not follow a replaced endpoint (stale conntrack entries are not flushed yet).
+without endpoints refuses connections at once (no timeout); a NodePort Service answers from the
+host netns through a node's underlay IP; the proxy's /healthz answers 200 on each node
+(127.0.0.1:10256, kube-proxy's JSON), /metrics counts syncs and programmed elements; hairpin (a
+web pod reaching its own Service, itself included); restarting an agent never interrupts new
+connections to the ClusterIP from that node; a UDP Service answers, and still does (new flows)
+after its endpoint moved to another pod; externalTrafficPolicy Local keeps the client's source IP
+on a NodePort (and drops on a node without a local endpoint). Known gap, marked expectedFailure:
+a UDP flow that keeps its socket does not follow a replaced endpoint (stale conntrack entries are
+not flushed yet).
 
 Each test makes one cluster (unique name from the pid, state under a temp dir), removed even when
 the test fails. Needs root. KNET_BIN names the knet binary (set by ctest).
