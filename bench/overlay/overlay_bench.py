@@ -237,9 +237,14 @@ def bench_backend(knet, backend, args):
         if backend == "vxlan":
             r["vxlan_mtu"] = link_mtu(c.node_exec("node-2", "ip", "-j", "link", "show", "dev",
                                                   "knet.1"))
-        # Which route carries the pod traffic, with its origin (proto: knet's 75, or bird).
-        r["route_to_pod"] = c.node_exec("node-2", "ip", "route", "show", "match",
-                                        ips["server"]).strip().replace("\n", "; ")
+        # Which route carries the pod traffic, with its origin (proto: knet's 75, or bird). Wait
+        # for it: the nodes are Ready before BGP has converged, and until then the pod traffic
+        # would follow node-2's default route to the host (and off this machine).
+        def pod_route():
+            out = c.node_exec("node-2", "ip", "route", "show", "match", ips["server"])
+            lines = [ln for ln in out.strip().splitlines() if not ln.startswith("default")]
+            return "; ".join(lines)
+        r["route_to_pod"] = wait("node-2's route to the node-1 pod", pod_route)
         # The same servers as the pod's, in node-1's netns, on node-1's InternalIP.
         c.node_server("node-1", IPERF_PORT, "iperf3", "-s", "-p", str(IPERF_PORT), "-B",
                       nodes["node-1"])

@@ -115,6 +115,10 @@ class Builder {
     RETURN_IF_ERROR(
         Made(underlay_.CreateBridge(m_.bridge, gw, cidr.prefix_len()), [&] { m_.bridge.clear(); }));
     out_ << " ok\n";
+    // Only the pod CIDR: a node's own connections to a ClusterIP need a route before the
+    // proxy's output-hook DNAT, so the service CIDR must keep following the default route.
+    ASSIGN_OR_RETURN(base::Cidr pods, base::Cidr::Parse(o_.pod_cidr));
+    std::vector<base::Cidr> contained = {pods};
     for (int i = 1; i <= o_.nodes; ++i) {
       ASSIGN_OR_RETURN(base::IPAddress ip, cidr.Nth(static_cast<uint64_t>(i) + 1));
       RETURN_IF_ERROR(Interrupted());
@@ -124,9 +128,9 @@ class Builder {
       m_.nodes.push_back(n);
       RETURN_IF_ERROR(internal::SaveManifest(m_));
       out_ << n.name << ": namespace " << n.netns << ", eth0 " << n.ip << " ..." << std::flush;
-      RETURN_IF_ERROR(
-          Made(underlay_.CreateNode(n.netns, n.host_veth, m_.bridge, ip, cidr.prefix_len(), gw),
-               [&] { m_.nodes.pop_back(); }));
+      RETURN_IF_ERROR(Made(underlay_.CreateNode(n.netns, n.host_veth, m_.bridge, ip,
+                                                cidr.prefix_len(), gw, contained),
+                           [&] { m_.nodes.pop_back(); }));
       out_ << " ok\n";
     }
     return base::OkStatus();

@@ -39,7 +39,8 @@ base::Status Underlay::CreateBridge(const std::string& name, const base::IPAddre
 
 base::Status Underlay::CreateNode(const std::string& ns_name, const std::string& host_veth,
                                   const std::string& bridge, const base::IPAddress& ip,
-                                  int prefix_len, const base::IPAddress& gateway) {
+                                  int prefix_len, const base::IPAddress& gateway,
+                                  const std::vector<base::Cidr>& contained) {
   auto ctx = [&](const base::Status& s) {
     return s.WithContext("creating node namespace " + ns_name);
   };
@@ -79,6 +80,11 @@ base::Status Underlay::CreateNode(const std::string& ns_name, const std::string&
           n.AddRoute({.dst = any, .gateway = gateway, .link_index = eth->index}, kNodeInterface);
       !s.ok()) {
     return ctx(s);
+  }
+  for (const base::Cidr& c : contained) {
+    nl::Route r{.dst = c};
+    r.type = RTN_UNREACHABLE;
+    if (base::Status s = n.AddRoute(r); !s.ok()) return ctx(s);
   }
   return base::OkStatus();
 }

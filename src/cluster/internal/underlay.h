@@ -38,10 +38,15 @@ class Underlay {
 
   // Creates node namespace `netns`, the veth `host_veth` (on `bridge`) <-> eth0 (in the node),
   // eth0's address `ip`/`prefix_len`, lo and eth0 up, and the default route via `gateway`.
+  // Each of `contained` (the cluster's pod CIDR) gets an `unreachable` route in the
+  // node: the more specific routes the agents program win, and traffic to a pod subnet not (yet)
+  // routed — BGP still converging, a node gone — fails at once instead of following the default
+  // route out of the machine.
   // AlreadyExists (the namespace or the veth name is taken) leaves nothing behind.
   base::Status CreateNode(const std::string& netns, const std::string& host_veth,
                           const std::string& bridge, const base::IPAddress& ip, int prefix_len,
-                          const base::IPAddress& gateway);
+                          const base::IPAddress& gateway,
+                          const std::vector<base::Cidr>& contained = {});
 
   // Removes a node namespace and its host veth; OK if already gone.
   base::Status DeleteNode(const std::string& netns, const std::string& host_veth);
