@@ -22,6 +22,7 @@
 //   a->Stop();   // containers keep running; the next Start adopts them
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,6 +67,10 @@ struct AgentOptions {
   std::function<std::string()> proxy_metrics;
   // Where the service proxy serves /healthz, /livez and /metrics ("": nowhere).
   std::string healthz_address = "0.0.0.0:10256";
+  // The service proxy's full resync period and the minimum interval between syncs (kube-proxy's
+  // --sync-period and --min-sync-period).
+  std::chrono::milliseconds proxy_sync_period{30000};
+  std::chrono::milliseconds proxy_min_sync_period{20};
   std::string version;  // knet's version, for nodeInfo
   int pod_workers = 8;
 };

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <tuple>
 
 #include "agent/agent.h"
+#include "base/duration.h"
 #include "cmd/roles.h"
 #include "cmd/version.h"
 #include "kernel/netlink/linux_netlink.h"
@@ -49,6 +51,8 @@ struct AgentFlags {
   overlay::bgp::BgpSettings bgp;
   std::vector<std::string> bgp_peers;  // IP:AS[:password]
   std::string proxy_mode = "nftables";
+  std::string proxy_sync_period = "30s";
+  std::string proxy_min_sync_period = "20ms";
 };
 
 // The kernel interfaces and the backend the agent runs with (only src/cmd builds real ones).
@@ -170,6 +174,18 @@ int RunAgent(AgentFlags& f) {
   if (!f.cni_bin_dir.empty()) f.opts.cni_bin_dirs = SplitList(f.cni_bin_dir, ':');
   f.opts.dns.servers = SplitList(f.cluster_dns, ',');
   f.opts.version = kGitVersion;
+  for (auto [flag, text, out] :
+       {std::tuple{"--proxy-sync-period", &f.proxy_sync_period, &f.opts.proxy_sync_period},
+        std::tuple{"--proxy-min-sync-period", &f.proxy_min_sync_period,
+                   &f.opts.proxy_min_sync_period}}) {
+    auto d = base::ParseDuration(*text);
+    if (!d.ok() || d->count() <= 0) {
+      std::cerr << "knet agent: " << flag << " " << *text
+                << ": want a positive duration such as 30s or 250ms\n";
+      return 1;
+    }
+    *out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -291,6 +307,13 @@ void RegisterAgent(CLI::App& app) {
   cmd->add_option("--healthz-bind-address", o.healthz_address,
                   "Where the service proxy serves /healthz, /livez and /metrics (host:port; "
                   "\"\": not at all)")
+      ->capture_default_str();
+  cmd->add_option("--proxy-sync-period", f->proxy_sync_period,
+                  "How often the service proxy rebuilds its tables in full (repairs drift)")
+      ->capture_default_str();
+  cmd->add_option("--proxy-min-sync-period", f->proxy_min_sync_period,
+                  "The shortest interval between two service proxy syncs (changes meanwhile are "
+                  "batched)")
       ->capture_default_str();
   cmd->add_option("--pod-workers", o.pod_workers, "Pods synced in parallel")
       ->capture_default_str()
