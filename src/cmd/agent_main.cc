@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "base/duration.h"
 #include "cmd/roles.h"
+#include "cmd/stop_signals.h"
 #include "cmd/version.h"
 #include "kernel/netlink/linux_netlink.h"
 #include "kernel/nft/linux_nft.h"
@@ -186,12 +187,7 @@ int RunAgent(AgentFlags& f) {
     }
     *out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   }
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  StopSignals stop;
   auto network = MakeNetwork(f);
   if (!network.ok()) {
     std::cerr << "knet agent: --backend " << f.backend << ": " << network.status().message()
@@ -222,8 +218,7 @@ int RunAgent(AgentFlags& f) {
   }
   std::cerr << "knet agent: node " << f.opts.node_name << " running; serving logs/exec on port "
             << (*a)->port() << "\n";
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = stop.Wait();
   std::cerr << "knet agent: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down (containers keep running; the next agent adopts them)\n";
   (*a)->Stop();

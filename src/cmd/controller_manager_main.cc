@@ -7,6 +7,7 @@
 #include "client/rest_client.h"
 #include "cmd/controller_flags.h"
 #include "cmd/roles.h"
+#include "cmd/stop_signals.h"
 #include "controllers/manager.h"
 
 namespace knet::cmd {
@@ -29,12 +30,7 @@ int RunControllerManager(ManagerFlags& flags) {
               << "\" enables no controller\n";
     return 2;
   }
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  StopSignals stop;
   auto client = client::RestClient::FromKubeconfig(flags.kubeconfig, flags.context);
   if (!client.ok()) {
     std::cerr << "knet controller-manager: --kubeconfig " << flags.kubeconfig << ": "
@@ -50,8 +46,7 @@ int RunControllerManager(ManagerFlags& flags) {
   for (const std::string& n : (*manager)->running()) names += (names.empty() ? "" : ", ") + n;
   std::cerr << "knet controller-manager: controllers running against " << (*client)->config().server
             << ": " << names << "\n";
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = stop.Wait();
   std::cerr << "knet controller-manager: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down\n";
   (*manager)->Stop();

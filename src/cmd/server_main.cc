@@ -8,6 +8,7 @@
 #include "client/rest_client.h"
 #include "cmd/controller_flags.h"
 #include "cmd/roles.h"
+#include "cmd/stop_signals.h"
 #include "cmd/version.h"
 #include "controllers/manager.h"
 
@@ -20,13 +21,7 @@ int RunServer(const apiserver::ServerConfig& config, ControllerFlags& flags) {
     std::cerr << "knet server: " << s.message() << "\n";
     return 2;
   }
-  // Block the stop signals before any thread starts, so that only sigwait below sees them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  StopSignals stop;
   auto server = apiserver::ApiServer::Start(config);
   if (!server.ok()) {
     std::cerr << "knet server: " << server.status().message() << "\n";
@@ -54,8 +49,7 @@ int RunServer(const apiserver::ServerConfig& config, ControllerFlags& flags) {
     for (const std::string& n : manager->running()) names += (names.empty() ? "" : ", ") + n;
     std::cerr << "knet server: controllers running: " << names << "\n";
   }
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = stop.Wait();
   std::cerr << "knet server: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down\n";
   if (manager) manager->Stop();
