@@ -108,6 +108,7 @@ std::vector<std::string> SetsOf(const Rule& r) {
   std::vector<std::string> out;
   for (const Expr& e : r.exprs) {
     if (const auto* m = std::get_if<MatchSet>(&e)) out.push_back(m->set);
+    if (const auto* m = std::get_if<UpdateSet>(&e)) out.push_back(m->set);
     if (const auto* m = std::get_if<Vmap>(&e); m != nullptr && !m->set.empty()) {
       out.push_back(m->set);
     }
@@ -193,6 +194,14 @@ base::Status FakeNftables::ApplyOne(const Operation& op, Ruleset& rs) {
               if (const auto* m = std::get_if<MatchSet>(&e)) {
                 if (Width(t->sets[m->set].spec.key) != Width(KeyTypes(m->key))) {
                   return Err(EINVAL, op);
+                }
+              }
+              if (const auto* m = std::get_if<UpdateSet>(&e)) {
+                const SetSpec& spec = t->sets[m->set].spec;
+                if (Width(spec.key) != Width(KeyTypes(m->key))) return Err(EINVAL, op);
+                // nft refuses to update a set not declared dynamic; a map needs data too.
+                if (!spec.dynamic || spec.verdict_map || !spec.data.empty()) {
+                  return Err(EOPNOTSUPP, op);
                 }
               }
               if (const auto* m = std::get_if<Nat>(&e)) {
@@ -355,7 +364,16 @@ std::string FakeNftables::Dump() {
     out += "table " + std::string(FamilyName(key.first)) + " " + key.second + " {\n";
     for (const auto& [name, set] : table.sets) {
       out += "  " + std::string(set.spec.verdict_map || !set.spec.data.empty() ? "map " : "set ") +
-             name + " {\n    elements = {";
+             name + " {\n";
+      if (set.spec.dynamic || set.spec.timeout_s != 0) {
+        std::string flags = set.spec.dynamic ? "dynamic" : "";
+        if (set.spec.timeout_s != 0) flags += std::string(flags.empty() ? "" : ",") + "timeout";
+        out += "    flags " + flags + "\n";
+        if (set.spec.timeout_s != 0) {
+          out += "    timeout " + std::to_string(set.spec.timeout_s) + "s\n";
+        }
+      }
+      out += "    elements = {";
       bool first = true;
       for (const auto& [k, el] : set.elements) {
         // An element renders like an anonymous vmap's: reuse the rule printer.

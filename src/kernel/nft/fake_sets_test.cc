@@ -159,5 +159,37 @@ TEST(FakeSetsTest, NatAndRejectNeedTheirHooksAndFailuresChangeNothing) {
   EXPECT_EQ(nft.Dump(), before);
 }
 
+TEST(FakeSetsTest, DynamicSetsTakeUpdatesFromRules) {
+  FakeNftables nft;
+  ASSERT_TRUE(
+      nft.Apply(
+             Base()
+                 .AddSet(kF, "t", "affinity",
+                         {.key = {DataType::kIpv4Addr}, .dynamic = true, .timeout_s = 60})
+                 .AddSet(kF, "t", "static", {.key = {DataType::kIpv4Addr}})
+                 .AddRule(kF, "t", "svc1", {.exprs = {UpdateSet{{Field::kIpSaddr}, "affinity"}}}))
+          .ok());
+  std::string dump = nft.Dump();
+  EXPECT_NE(dump.find("set affinity {\n    flags dynamic,timeout\n    timeout 60s\n"),
+            std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("update @affinity { ip saddr }"), std::string::npos) << dump;
+  // A set that is not dynamic, a key of the wrong width, a missing set.
+  EXPECT_EQ(Errno(nft, Transaction().AddRule(kF, "t", "svc1",
+                                             {.exprs = {UpdateSet{{Field::kIpSaddr}, "static"}}})),
+            EOPNOTSUPP);
+  EXPECT_EQ(Errno(nft, Transaction().AddRule(
+                           kF, "t", "svc1",
+                           {.exprs = {UpdateSet{{Field::kIpSaddr, Field::kIpDaddr}, "affinity"}}})),
+            EINVAL);
+  EXPECT_EQ(Errno(nft, Transaction().AddRule(kF, "t", "svc1",
+                                             {.exprs = {UpdateSet{{Field::kIpSaddr}, "nope"}}})),
+            ENOENT);
+  // The set is referenced: deleting it is EBUSY until the rule goes.
+  EXPECT_EQ(Errno(nft, Transaction().DeleteSet(kF, "t", "affinity")), EBUSY);
+  EXPECT_TRUE(
+      nft.Apply(Transaction().FlushChain(kF, "t", "svc1").DeleteSet(kF, "t", "affinity")).ok());
+}
+
 }  // namespace
 }  // namespace knet::kernel::nft

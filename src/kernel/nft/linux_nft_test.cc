@@ -425,5 +425,42 @@ TEST_F(LinuxNftTest, LargeBatchIsReadCompletely) {
   EXPECT_EQ(rules->back().comment, "r1999");
 }
 
+// Session affinity's pieces (kube-proxy nftables mode): a dynamic set with a default timeout,
+// refreshed from the packet (`update @set { ip saddr }`) and matched before the random pick.
+TEST_F(LinuxNftTest, DynamicTimeoutSetUpdatedFromThePacket) {
+  const Family f = Family::kIp;
+  const std::string t = "knet-test";
+  Transaction tx;
+  tx.AddTable(f, t)
+      .AddSet(f, t, "affinity", {.key = {DataType::kIpv4Addr}, .dynamic = true, .timeout_s = 10800})
+      .AddChain(f, t, "prerouting", BaseChain{ChainType::kNat, Hook::kPrerouting, kPriorityDstnat})
+      .AddChain(f, t, "ep0")
+      .AddRule(f, t, "ep0",
+               {.exprs = {UpdateSet{{Field::kIpSaddr}, "affinity"},
+                          Nat{.addr = Ip("10.1.0.2"), .port = 8443}}})
+      .AddRule(f, t, "ep0", {.exprs = {UpdateSet{{Field::kIpSaddr}, "affinity", true}}})
+      .AddRule(
+          f, t, "prerouting",
+          {.exprs = {MatchSet{{Field::kIpSaddr}, "affinity"}, Verdict{Verdict::kGoto, "ep0"}}});
+  base::Status s = nft_->Apply(tx);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::string text = Ruleset();
+  for (const char* want : {
+           "flags dynamic,timeout",
+           "timeout 3h",
+           "update @affinity { ip saddr } dnat to 10.1.0.2:8443",
+           "add @affinity { ip saddr }",
+           "ip saddr @affinity goto ep0",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  // Elements added from the control plane take the default timeout too.
+  ASSERT_TRUE(nft_->Apply(Transaction().AddElements(f, t, "affinity",
+                                                    {{.key = {Value::Addr(Ip("10.0.0.7"))}}}))
+                  .ok());
+  text = Ruleset();
+  EXPECT_NE(text.find("10.0.0.7 expires 2h59m"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace knet::kernel::nft

@@ -287,7 +287,14 @@ void BuildOp(const Operation& op, Builder& bld) {
             SetPtr set = MakeSet(o.ref);
             nftnl_set_set_u32(set.get(), NFTNL_SET_ID, bld.NextSetId());
             bool map = o.spec.verdict_map || !o.spec.data.empty();
-            nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, map ? NFT_SET_MAP : 0);
+            uint32_t set_flags = map ? NFT_SET_MAP : 0;
+            if (o.spec.dynamic) set_flags |= NFT_SET_EVAL;
+            if (o.spec.timeout_s != 0) set_flags |= NFT_SET_TIMEOUT;
+            nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, set_flags);
+            if (o.spec.timeout_s != 0) {
+              nftnl_set_set_u64(set.get(), NFTNL_SET_TIMEOUT,
+                                static_cast<uint64_t>(o.spec.timeout_s) * 1000);  // ms
+            }
             nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, TypesId(o.spec.key));
             nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, TypesLen(o.spec.key));
             if (o.spec.verdict_map) {

@@ -177,6 +177,9 @@ base::Status CheckRule(const ChainRef& ref, const Rule& rule) {
     } else if (const auto* ms = std::get_if<MatchSet>(&e)) {
       RETURN_IF_ERROR(CheckKey(ms->key));
       RETURN_IF_ERROR(CheckName("set", ms->set));
+    } else if (const auto* us = std::get_if<UpdateSet>(&e)) {
+      RETURN_IF_ERROR(CheckKey(us->key));
+      RETURN_IF_ERROR(CheckName("set", us->set));
     } else if (const auto* vm = std::get_if<Vmap>(&e)) {
       RETURN_IF_ERROR(CheckKey(vm->key));
       if (vm->set.empty()) {
@@ -363,6 +366,10 @@ std::string ToString(const Expr& e, Family family) {
             return std::string(m.tcp_reset ? "reject with tcp reset" : "reject");
           },
           [](const SetMark& m) { return "meta mark set " + std::to_string(m.mark); },
+          [](const UpdateSet& u) {
+            return std::string(u.add ? "add @" : "update @") + u.set + " { " + KeyString(u.key) +
+                   " }";
+          },
       },
       e);
 }
@@ -475,6 +482,9 @@ base::Status Validate(const Transaction& tx) {
                          }
                          if (o.spec.verdict_map && !o.spec.data.empty()) {
                            return base::InvalidArgumentError("a verdict map has no data types");
+                         }
+                         if (o.spec.timeout_s > 49 * 24 * 3600) {  // the kernel's jiffies limit
+                           return base::InvalidArgumentError("set timeout over 49 days");
                          }
                          if (Registers(o.spec.key) > 16 || Registers(o.spec.data) > 16) {
                            return base::InvalidArgumentError("set key or data over 64 bytes");

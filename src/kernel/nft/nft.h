@@ -235,10 +235,19 @@ struct SetMark {
   uint32_t mark = 0;
   friend bool operator==(const SetMark&, const SetMark&) = default;
 };
+// `update @set { key }` (refresh: adds the key, or resets its timeout when present) or, `add`,
+// `add @set { key }` (adds it only when absent). The set must be declared `dynamic` (SetSpec);
+// the element gets the set's default timeout. A dynset expression (NFT_DYNSET_OP_UPDATE / ADD).
+struct UpdateSet {
+  std::vector<KeyPart> key;
+  std::string set;
+  bool add = false;  // false: update, true: add
+  friend bool operator==(const UpdateSet&, const UpdateSet&) = default;
+};
 
-using Expr =
-    std::variant<MatchNfproto, MatchL4proto, MatchIfname, MatchAddr, MatchPort, Counter, Verdict,
-                 Masquerade, MatchSet, Vmap, MatchNumgen, MatchCtState, Nat, Reject, SetMark>;
+using Expr = std::variant<MatchNfproto, MatchL4proto, MatchIfname, MatchAddr, MatchPort, Counter,
+                          Verdict, Masquerade, MatchSet, Vmap, MatchNumgen, MatchCtState, Nat,
+                          Reject, SetMark, UpdateSet>;
 
 // A rule as applied. The comment travels as the rule's userdata (NFTNL_UDATA_RULE_COMMENT, as the
 // nft program writes it; at most kMaxCommentLen bytes) and is how owners recognise their rules.
@@ -304,6 +313,11 @@ struct SetSpec {
   std::vector<DataType> key;  // one type, or a concatenation
   std::vector<DataType> data;
   bool verdict_map = false;
+  // flags dynamic (NFT_SET_EVAL): rules may add elements (UpdateSet).
+  bool dynamic = false;
+  // flags timeout with this default (NFT_SET_TIMEOUT, NFTA_SET_TIMEOUT), in seconds; 0: elements
+  // never expire.
+  uint32_t timeout_s = 0;
   friend bool operator==(const SetSpec&, const SetSpec&) = default;
 };
 struct SetRef {

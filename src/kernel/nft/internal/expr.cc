@@ -400,6 +400,16 @@ void AddExpr(nftnl_rule* rule, Family table_family, const Expr& expr, uint32_t a
                    nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, static_cast<uint8_t>(code));
                    nftnl_rule_add_expr(rule, e);
                  },
+                 [&](const UpdateSet& u) {
+                   LoadKey(rule, table_family, u.key);
+                   nftnl_expr* e = nftnl_expr_alloc("dynset");
+                   nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+                   nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP,
+                                      u.add ? NFT_DYNSET_OP_ADD : NFT_DYNSET_OP_UPDATE);
+                   nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, u.set.c_str());
+                   // No NFTA_DYNSET_TIMEOUT: the element takes the set's default timeout.
+                   nftnl_rule_add_expr(rule, e);
+                 },
                  [&](const SetMark& m) {
                    Immediate(rule, NFT_REG_1, &m.mark, 4);
                    nftnl_expr* e = nftnl_expr_alloc("meta");
