@@ -26,7 +26,7 @@ for script in bench/controllers/endpoints_bench.py; do
   /usr/bin/python3 "$script" --build "$build"
 done
 # Root-only benchmarks that build real namespaces (skipped with a note otherwise).
-for script in bench/agent/pod_startup_bench.py bench/overlay/overlay_bench.py; do
+for script in bench/agent/pod_startup_bench.py bench/overlay/overlay_bench.py bench/proxy/clusterip_bench.py; do
   name=$(basename "$script" .py)
   [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
   echo "== $name"

@@ -2,6 +2,9 @@
 // side by side with the text path kube-proxy's nftables mode uses (`nft -f`), in one run.
 //
 //   sudo proxy_bench [--services 1000,10000] [--endpoints 10] [--changes 21] [--nft /usr/sbin/nft]
+//                     [--paths knet,reference]
+//   sudo proxy_bench --install <netns> --services N --target <ip:port> [--cluster-cidr C]
+//     (programs N services into an existing namespace and exits: clusterip_bench.py uses it)
 //
 // For each service count N, IPv4 only, N ClusterIP services (10.96.0.0 + i + 1, port 80/tcp) with
 // E ready endpoints each (10.128.0.0 + 16 i + j + 1, port 8080; none local):
@@ -214,14 +217,8 @@ struct TempFiles {
   }
 };
 
-base::Status Knet(uint32_t services, uint32_t endpoints, int changes) {
-  std::string name = "knet-proxybench-" + std::to_string(getpid()) + "-" + std::to_string(services);
-  ASSIGN_OR_RETURN(std::unique_ptr<ScopedNetns> ns, ScopedNetns::Create(name));
-  ASSIGN_OR_RETURN(std::unique_ptr<kernel::nft::LinuxNftables> nft,
-                   kernel::nft::LinuxNftables::Open(ns->ns()));
-  long rss0 = VmRssKiB();
-  ServicePortMap svcs;
-  EndpointsMap eps;
+// N ClusterIP services with E ready endpoints each (the layout in the header comment).
+void BuildMaps(uint32_t services, uint32_t endpoints, ServicePortMap& svcs, EndpointsMap& eps) {
   for (uint32_t i = 0; i < services; ++i) {
     ServicePortInfo info;
     info.cluster_ips = {base::IPAddress::FromV4(ServiceIp(i))};
@@ -240,6 +237,47 @@ base::Status Knet(uint32_t services, uint32_t endpoints, int changes) {
                                   .zone = ""});
     }
   }
+}
+
+// --install: programs the services into an existing namespace and leaves them there (for
+// clusterip_bench.py); service 0 (10.96.0.1:80/tcp) gets one endpoint, `target`, instead.
+base::Status Install(const std::string& netns, uint32_t services, uint32_t endpoints,
+                     const std::string& target, const std::string& cidr) {
+  ASSIGN_OR_RETURN(kernel::netns::Netns ns, kernel::netns::Netns::Open(netns));
+  ASSIGN_OR_RETURN(std::unique_ptr<kernel::nft::LinuxNftables> nft,
+                   kernel::nft::LinuxNftables::Open(ns));
+  size_t colon = target.rfind(':');
+  if (colon == std::string::npos) return base::InvalidArgumentError("--target: want ip:port");
+  ASSIGN_OR_RETURN(base::IPAddress ip, base::IPAddress::Parse(target.substr(0, colon)));
+  ASSIGN_OR_RETURN(base::Cidr cluster, base::Cidr::Parse(cidr));
+  ServicePortMap svcs;
+  EndpointsMap eps;
+  BuildMaps(services, endpoints, svcs, eps);
+  eps[Spn(0)] = {EndpointInfo{.ip = ip,
+                              .port = static_cast<uint16_t>(std::stoul(target.substr(colon + 1))),
+                              .ready = true,
+                              .serving = true,
+                              .terminating = false,
+                              .is_local = false,
+                              .node_name = "node-0",
+                              .zone = ""}};
+  proxy::nft::NftBackend backend(
+      *nft, {.families = {base::IPFamily::kV4}, .cluster_cidrs = {cluster}, .node_ips = {}});
+  RETURN_IF_ERROR(backend.FullSync(svcs, eps));
+  std::cout << "{\"installed\":" << services << ",\"elements\":" << backend.stats().elements << "}"
+            << std::endl;
+  return base::OkStatus();
+}
+
+base::Status Knet(uint32_t services, uint32_t endpoints, int changes) {
+  std::string name = "knet-proxybench-" + std::to_string(getpid()) + "-" + std::to_string(services);
+  ASSIGN_OR_RETURN(std::unique_ptr<ScopedNetns> ns, ScopedNetns::Create(name));
+  ASSIGN_OR_RETURN(std::unique_ptr<kernel::nft::LinuxNftables> nft,
+                   kernel::nft::LinuxNftables::Open(ns->ns()));
+  long rss0 = VmRssKiB();
+  ServicePortMap svcs;
+  EndpointsMap eps;
+  BuildMaps(services, endpoints, svcs, eps);
   long rss_maps = VmRssKiB();
   ASSIGN_OR_RETURN(base::Cidr cluster, base::Cidr::Parse("10.128.0.0/9"));
   proxy::nft::NftBackend backend(*nft, {.families = {base::IPFamily::kV4},
@@ -340,6 +378,8 @@ int Main(int argc, char** argv) {
   uint32_t endpoints = 10;
   int changes = 21;
   std::string nft = "/usr/sbin/nft";
+  std::string install, target, cidr = "10.128.0.0/9";
+  bool run_knet = true, run_reference = true;
   for (int a = 1; a < argc; ++a) {
     std::string flag = argv[a];
     if (a + 1 >= argc) {
@@ -356,6 +396,15 @@ int Main(int argc, char** argv) {
       endpoints = static_cast<uint32_t>(std::stoul(value));
     } else if (flag == "--changes") {
       changes = std::stoi(value);
+    } else if (flag == "--paths") {
+      run_knet = value.find("knet") != std::string::npos;
+      run_reference = value.find("reference") != std::string::npos;
+    } else if (flag == "--install") {
+      install = value;
+    } else if (flag == "--target") {
+      target = value;
+    } else if (flag == "--cluster-cidr") {
+      cidr = value;
     } else if (flag == "--nft") {
       nft = value;
     } else {
@@ -371,9 +420,15 @@ int Main(int argc, char** argv) {
     std::cerr << "--endpoints must be 1..16\n";
     return 2;
   }
+  if (!install.empty()) {
+    base::Status s = Install(install, counts.at(0), endpoints, target, cidr);
+    if (!s.ok()) std::cerr << "installing into " << install << ": " << s.ToString() << "\n";
+    return s.ok() ? 0 : 1;
+  }
   int failures = 0;
   for (uint32_t n : counts) {
     for (int which = 0; which < 2; ++which) {
+      if ((which == 0 && !run_knet) || (which == 1 && !run_reference)) continue;
       base::Status s =
           which == 0 ? Knet(n, endpoints, changes) : Reference(nft, n, endpoints, changes);
       if (!s.ok()) {
