@@ -13,6 +13,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr uint8_t kUdp = 17;  // IPPROTO_UDP
+
 // Upper bounds (seconds) of the sync duration histogram buckets.
 constexpr double kBuckets[8] = {0.001, 0.004, 0.016, 0.064, 0.256, 1.024, 4.096, 16.384};
 
@@ -29,7 +31,84 @@ std::string Rfc3339(std::chrono::system_clock::time_point t) {
   return out;
 }
 
+// Every UDP service port known (for the first sync, which records their state).
+std::set<knet::proxy::ServicePortName> AllUdp(const knet::proxy::ServicePortMap& services,
+                                              const knet::proxy::EndpointsMap& endpoints) {
+  std::set<knet::proxy::ServicePortName> out;
+  for (const auto& [spn, info] : services) {
+    if (spn.protocol == kUdp) out.insert(spn);
+  }
+  for (const auto& [spn, list] : endpoints) {
+    if (spn.protocol == kUdp) out.insert(spn);
+  }
+  return out;
+}
+
 }  // namespace
+
+void ProxyRunner::FlushStaleUdp(const std::set<knet::proxy::ServicePortName>& changed,
+                                bool record_only) {
+  using kernel::conntrack::Filter;
+  std::vector<Filter> filters;
+  for (const knet::proxy::ServicePortName& spn : changed) {
+    if (spn.protocol != kUdp) continue;
+    auto svc = service_map_.find(spn);
+    std::set<base::IPAddress> ready;
+    if (auto eps = endpoints_map_.find(spn); eps != endpoints_map_.end()) {
+      for (const knet::proxy::EndpointInfo& ep : eps->second) {
+        if (ep.ready) ready.insert(ep.ip);
+      }
+    }
+    std::set<base::IPAddress> old;
+    if (auto it = udp_ready_.find(spn); it != udp_ready_.end()) old = std::move(it->second);
+    if (svc == service_map_.end()) {
+      udp_ready_.erase(spn);  // a deleted service's entries meet its removed rules and expire
+      continue;
+    }
+    const knet::proxy::ServicePortInfo& info = svc->second;
+    std::vector<base::IPAddress> vips = info.cluster_ips;
+    vips.insert(vips.end(), info.external_ips.begin(), info.external_ips.end());
+    vips.insert(vips.end(), info.load_balancer_ips.begin(), info.load_balancer_ips.end());
+    if (!record_only && old.empty() && !ready.empty()) {
+      // Newly active: flows that met the reject (or nothing) while it had no endpoint.
+      for (const base::IPAddress& vip : vips) {
+        filters.push_back({.orig_dst = vip, .orig_dst_port = info.port});
+      }
+    }
+    if (!record_only) {
+      for (const base::IPAddress& gone : old) {
+        if (ready.count(gone) != 0) continue;
+        for (const base::IPAddress& vip : vips) {
+          if (vip.family() == gone.family()) {
+            filters.push_back({.orig_dst = vip, .reply_src = gone});
+          }
+        }
+        if (info.node_port != 0) {
+          filters.push_back({.orig_dst_port = info.node_port, .reply_src = gone});
+        }
+      }
+    }
+    if (ready.empty()) {
+      udp_ready_.erase(spn);
+    } else {
+      udp_ready_[spn] = std::move(ready);
+    }
+  }
+  int64_t deleted = 0, errors = 0;
+  for (const Filter& f : filters) {
+    base::StatusOr<size_t> n = opts_.conntrack->Delete(f);
+    if (n.ok()) {
+      deleted += static_cast<int64_t>(*n);
+    } else {
+      ++errors;
+      std::cerr << "knet agent: service proxy: flushing stale conntrack entries: "
+                << n.status().message() << "\n";
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  conntrack_deleted_ += deleted;
+  conntrack_errors_ += errors;
+}
 
 ProxyRunner::ProxyRunner(ProxyRunnerOptions options)
     : opts_(std::move(options)),
@@ -203,6 +282,19 @@ void ProxyRunner::Loop() {
     base::Status s = full ? opts_.backend->FullSync(service_map_, endpoints_map_)
                           : opts_.backend->Sync(service_map_, endpoints_map_, changed);
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    // After the rules, as kube-proxy: a flushed flow's next packet must meet the new rules.
+    if (opts_.conntrack != nullptr) {
+      for (const knet::proxy::ServicePortName& spn : changed) {
+        if (spn.protocol == kUdp) udp_pending_.insert(spn);
+      }
+      // A failed sync's changes wait for the next successful one.
+      if (s.ok()) {
+        FlushStaleUdp(udp_seeded_ ? udp_pending_ : AllUdp(service_map_, endpoints_map_),
+                      !udp_seeded_);
+        udp_seeded_ = true;
+        udp_pending_.clear();
+      }
+    }
     size_t eps = 0;
     for (const auto& [spn, list] : endpoints_map_) eps += list.size();
     std::lock_guard<std::mutex> l(mu_);
@@ -263,7 +355,13 @@ std::string ProxyRunner::Metrics() const {
     << "knet_proxy_service_ports " << service_ports_ << "\n"
     << "# HELP knet_proxy_endpoints Endpoints (per service port) known.\n"
     << "# TYPE knet_proxy_endpoints gauge\n"
-    << "knet_proxy_endpoints " << endpoint_count_ << "\n";
+    << "knet_proxy_endpoints " << endpoint_count_ << "\n"
+    << "# HELP knet_proxy_conntrack_deleted_total Stale UDP conntrack entries flushed.\n"
+    << "# TYPE knet_proxy_conntrack_deleted_total counter\n"
+    << "knet_proxy_conntrack_deleted_total " << conntrack_deleted_ << "\n"
+    << "# HELP knet_proxy_conntrack_errors_total Conntrack flushes that failed.\n"
+    << "# TYPE knet_proxy_conntrack_errors_total counter\n"
+    << "knet_proxy_conntrack_errors_total " << conntrack_errors_ << "\n";
   o << backend_metrics_text_;
   return o.str();
 }

@@ -12,6 +12,13 @@
 //     in one transaction, ≈ 4 s of CPU at 10,000 services × 10 endpoints in the Debug build, so
 //     raise sync_period for clusters that large);
 //   - a failed sync is retried after `retry_period` (the backend makes the retry a full one).
+// After a successful sync it flushes stale UDP conntrack entries as kube-proxy does (a UDP flow has
+// no connection to end, so without this a client that keeps its socket stays DNATed to a deleted
+// endpoint, or to the reject of a service that had none, until the entry times out): for a UDP
+// service port whose ready endpoint went away, the entries from each service IP (cluster, external,
+// load-balancer) to that endpoint and those from its NodePort to it; for a UDP service port that
+// goes from no ready endpoint to some, the entries to its service IPs and port. The first sync only
+// records the state (the rules of the previous agent stayed in place, so no entry is stale).
 // It also serves kube-proxy's health and metrics over plain HTTP on `healthz_address` (default
 // 0.0.0.0:10256): /healthz is 200 with {"lastUpdated": ..., "currentTime": ...} while the last
 // successful sync is younger than 2 × sync_period and no change has waited longer than that, 503
@@ -35,8 +42,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -46,6 +55,7 @@
 #include "base/status.h"
 #include "client/informer.h"
 #include "client/rest_client.h"
+#include "kernel/conntrack/conntrack.h"
 #include "proxy/backend.h"
 #include "proxy/endpoints_change_tracker.h"
 #include "proxy/service_change_tracker.h"
@@ -66,6 +76,8 @@ struct ProxyRunnerOptions {
   std::chrono::milliseconds min_sync_period{20};
   std::chrono::milliseconds sync_period{30000};
   std::chrono::milliseconds retry_period{1000};
+  // Where stale UDP conntrack entries are flushed; nullptr: never. Called on the sync thread.
+  kernel::conntrack::Conntrack* conntrack = nullptr;
   // The backend's own counters in Prometheus text, appended to /metrics; may be empty. Called on
   // the sync thread after each sync (so it may read backend state without a lock); the text is
   // cached until the next sync.
@@ -92,6 +104,9 @@ class ProxyRunner {
   void Loop();
   void Kick();
   std::string Metrics() const;
+  // Flushes the stale UDP entries of the service ports in `changed` and records their ready
+  // endpoints (`record_only`: no flush). Sync thread only.
+  void FlushStaleUdp(const std::set<knet::proxy::ServicePortName>& changed, bool record_only);
 
   const ProxyRunnerOptions opts_;
   knet::proxy::ServiceChangeTracker svc_tracker_;
@@ -101,6 +116,11 @@ class ProxyRunner {
   client::Informer<api::Node> node_;         // this node only
   knet::proxy::ServicePortMap service_map_;  // sync thread only
   knet::proxy::EndpointsMap endpoints_map_;  // sync thread only
+  // Ready endpoint IPs of each UDP service port at the last successful sync (sync thread only).
+  std::map<knet::proxy::ServicePortName, std::set<base::IPAddress>> udp_ready_;
+  bool udp_seeded_ = false;  // sync thread only
+  // UDP service ports changed since the last successful sync (sync thread only).
+  std::set<knet::proxy::ServicePortName> udp_pending_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -116,6 +136,7 @@ class ProxyRunner {
   bool has_synced_ = false;
   bool node_deleting_ = false;
   int64_t syncs_ = 0, full_syncs_ = 0, errors_ = 0;
+  int64_t conntrack_deleted_ = 0, conntrack_errors_ = 0;
   double duration_sum_ = 0, last_duration_ = 0;
   int64_t duration_buckets_[8] = {};  // cumulative counts for kBuckets
   size_t service_ports_ = 0, endpoint_count_ = 0;

@@ -14,6 +14,7 @@
 
 #include "controllers/internal/test_env.h"
 #include "gtest/gtest.h"
+#include "kernel/conntrack/fake_conntrack.h"
 
 namespace knet::agent::proxy {
 namespace {
@@ -93,7 +94,8 @@ std::pair<int, std::string> Get(uint16_t port, const std::string& path) {
 
 class ProxyRunnerTest : public controllers::testing::ControllerTest {
  protected:
-  api::Service MakeService(const std::string& name, const std::string& ip) {
+  api::Service MakeService(const std::string& name, const std::string& ip,
+                           const std::string& protocol = "TCP") {
     api::Service s;
     s.metadata.name = name;
     s.metadata.namespace_ = "default";
@@ -101,12 +103,13 @@ class ProxyRunnerTest : public controllers::testing::ControllerTest {
     s.spec.cluster_ips = {ip};
     api::ServicePort p;
     p.name = "http";
-    p.protocol = "TCP";
+    p.protocol = protocol;
     p.port = 80;
     s.spec.ports.push_back(p);
     return s;
   }
-  api::EndpointSlice MakeSlice(const std::string& svc, std::vector<std::string> ips) {
+  api::EndpointSlice MakeSlice(const std::string& svc, std::vector<std::string> ips,
+                               const std::string& protocol = "TCP") {
     api::EndpointSlice sl;
     sl.metadata.name = svc + "-abc";
     sl.metadata.namespace_ = "default";
@@ -121,7 +124,7 @@ class ProxyRunnerTest : public controllers::testing::ControllerTest {
     }
     api::EndpointSlicePort port;
     port.name = "http";
-    port.protocol = "TCP";
+    port.protocol = protocol;
     port.port = 8080;
     sl.ports.push_back(port);
     return sl;
@@ -258,6 +261,79 @@ TEST_F(ProxyRunnerTest, StaleSyncMakesHealthzFail) {
   ASSERT_TRUE(Eventually([&] { return !runner.Healthy(); }, std::chrono::seconds(3)));
   EXPECT_EQ(Get(runner.healthz_port(), "/healthz").first, 503);
   runner.Stop();
+}
+
+// kube-proxy's stale UDP flush: nothing on the first sync, entries to a removed endpoint when it
+// goes, entries to the service IP and port when a service without endpoints gets one; TCP never.
+TEST_F(ProxyRunnerTest, FlushesStaleUdpConntrackEntries) {
+  using kernel::conntrack::Entry;
+  using kernel::conntrack::Filter;
+  auto ip = [](const char* s) { return *base::IPAddress::Parse(s); };
+  ASSERT_TRUE(client_->Create(MakeService("dns", "10.96.0.10", "UDP")).ok());
+  ASSERT_TRUE(client_->Create(MakeSlice("dns", {"10.244.0.5"}, "UDP")).ok());
+  ASSERT_TRUE(client_->Create(MakeService("web", "10.96.0.11")).ok());
+  ASSERT_TRUE(client_->Create(MakeSlice("web", {"10.244.0.6"})).ok());
+  kernel::conntrack::FakeConntrack ct;
+  // A flow to the first endpoint, one to another service, one of a client of the new service.
+  Entry stale{.orig = {ip("10.0.0.1"), ip("10.96.0.10"), 17, 40000, 80},
+              .reply = {ip("10.244.0.5"), ip("10.0.0.1"), 17, 8080, 40000}};
+  Entry other{.orig = {ip("10.0.0.1"), ip("10.96.0.99"), 17, 40001, 80},
+              .reply = {ip("10.244.0.9"), ip("10.0.0.1"), 17, 8080, 40001}};
+  Entry rejected{.orig = {ip("10.0.0.1"), ip("10.96.0.12"), 17, 40002, 80},
+                 .reply = {ip("10.96.0.12"), ip("10.0.0.1"), 17, 80, 40002}};
+  for (const Entry& e : {stale, other, rejected}) ct.Add(e);
+  RecordingBackend backend;
+  ProxyRunner runner({.client = client_.get(),
+                      .node_name = "n1",
+                      .backend = &backend,
+                      .healthz_address = "127.0.0.1:0",
+                      .conntrack = &ct});
+  ASSERT_TRUE(runner.Start().ok());
+  ServicePortName dns{"default", "dns", "http", 17};
+  ASSERT_TRUE(Eventually([&] { return backend.EndpointCount(dns) == 1; }));
+  EXPECT_TRUE(ct.filters().empty());  // the first sync only records
+
+  // The endpoint is replaced: entries from the service IP to the old one go.
+  auto sl = client_->Get<api::EndpointSlice>("default", "dns-abc");
+  ASSERT_TRUE(sl.ok());
+  sl->endpoints[0].addresses = {"10.244.1.7"};
+  ASSERT_TRUE(client_->Update(*sl).ok());
+  ASSERT_TRUE(Eventually([&] { return ct.filters().size() == 1; }));
+  Filter f = ct.filters()[0];
+  EXPECT_EQ(f.orig_dst, ip("10.96.0.10"));
+  EXPECT_EQ(f.reply_src, ip("10.244.0.5"));
+  EXPECT_EQ(ct.entries(), (std::vector<Entry>{other, rejected}));
+
+  // A UDP service that had no endpoint gets one: entries to its IP and port go.
+  ct.ClearFilters();
+  ASSERT_TRUE(client_->Create(MakeService("late", "10.96.0.12", "UDP")).ok());
+  ServicePortName late{"default", "late", "http", 17};
+  ASSERT_TRUE(Eventually([&] { return backend.HasService(late); }));
+  ASSERT_TRUE(client_->Create(MakeSlice("late", {"10.244.2.2"}, "UDP")).ok());
+  ASSERT_TRUE(Eventually([&] { return ct.filters().size() == 1; }));
+  f = ct.filters()[0];
+  EXPECT_EQ(f.orig_dst, ip("10.96.0.12"));
+  EXPECT_EQ(f.orig_dst_port, 80);
+  EXPECT_FALSE(f.reply_src.has_value());
+  EXPECT_EQ(ct.entries(), (std::vector<Entry>{other}));
+
+  // TCP endpoint changes flush nothing.
+  ct.ClearFilters();
+  auto web = client_->Get<api::EndpointSlice>("default", "web-abc");
+  ASSERT_TRUE(web.ok());
+  web->endpoints[0].addresses = {"10.244.3.3"};
+  ASSERT_TRUE(client_->Update(*web).ok());
+  ServicePortName webp{"default", "web", "http", 6};
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> l(backend.mu);
+    auto it = backend.endpoints_.find(webp);
+    return it != backend.endpoints_.end() && it->second.size() == 1 &&
+           it->second[0].ip == *base::IPAddress::Parse("10.244.3.3");
+  }));
+  EXPECT_TRUE(ct.filters().empty());
+  auto metrics = Get(runner.healthz_port(), "/metrics");
+  EXPECT_NE(metrics.second.find("knet_proxy_conntrack_deleted_total 2\n"), std::string::npos)
+      << metrics.second;
 }
 
 }  // namespace
