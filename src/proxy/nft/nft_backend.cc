@@ -11,13 +11,7 @@ namespace {
 using kernel::nft::Element;
 using kernel::nft::Transaction;
 
-bool Empty(const Fragment& f) { return f.elements.empty() && f.chains.empty(); }
-
-void AddChainWithRules(kernel::nft::Family fam, const std::string& chain,
-                       const std::vector<kernel::nft::Rule>& rules, Transaction& tx) {
-  tx.AddChain(fam, kTable, chain);
-  for (const kernel::nft::Rule& r : rules) tx.AddRule(fam, kTable, chain, r);
-}
+bool Empty(const Fragment& f) { return f.elements.empty() && f.chains.empty() && f.sets.empty(); }
 
 }  // namespace
 
@@ -126,7 +120,14 @@ void NftBackend::BuildFull(const ServicePortMap& services, const EndpointsMap& e
           .AddRule(fam, kTable, NodePortPickChain(e), NodePortPickRule(f, e));
     }
     for (auto& [spn, frag] : frags) {
-      for (const auto& [chain, rules] : frag.chains) AddChainWithRules(fam, chain, rules, tx);
+      for (const auto& [set, spec] : frag.sets) tx.AddSet(fam, kTable, set, spec);
+    }
+    for (auto& [spn, frag] : frags) {
+      // Chains first, then their rules: an affinity pick chain jumps to its endpoint chains.
+      for (const auto& [chain, rules] : frag.chains) tx.AddChain(fam, kTable, chain);
+      for (const auto& [chain, rules] : frag.chains) {
+        for (const kernel::nft::Rule& r : rules) tx.AddRule(fam, kTable, chain, r);
+      }
       auto it = st.fragments.insert_or_assign(*spn, std::move(frag)).first;
       for (const auto& [set, els] : it->second.elements) {
         for (const Element& el : els) Acquire(st.installed, set, el, &it->first, books);
@@ -173,6 +174,7 @@ base::Status NftBackend::Sync(const ServicePortMap& services, const EndpointsMap
   Transaction tx;
   std::vector<std::pair<kernel::nft::Family, Books>> books_by_family;
   std::vector<std::pair<kernel::nft::Family, std::string>> deleted_chains;
+  std::vector<std::pair<kernel::nft::Family, std::string>> deleted_sets;
   for (base::IPFamily f : config_.families) {
     const kernel::nft::Family fam = TableFamily(f);
     FamilyState& st = state_[f];
@@ -199,13 +201,36 @@ base::Status NftBackend::Sync(const ServicePortMap& services, const EndpointsMap
       auto it = st.fragments.find(spn);
       return it == st.fragments.end() ? kNone : it->second;
     };
+    // A port's own sets (affinity): new ones added first, gone ones deleted after the chains that
+    // use them. Sets that stay are left alone, so clients keep their endpoint. A set whose spec
+    // changed (a new timeout) cannot be replaced under the rules that use it: full sync then.
+    for (const auto& [spn, frag] : now) {
+      const Fragment& old = old_of(*spn);
+      for (const auto& [set, spec] : frag.sets) {
+        auto o = old.sets.find(set);
+        if (o == old.sets.end()) {
+          tx.AddSet(fam, kTable, set, spec);
+        } else if (o->second != spec) {
+          needs_full_ = true;
+          return FullSync(services, endpoints);
+        }
+      }
+      for (const auto& [set, spec] : old.sets) {
+        if (frag.sets.count(set) == 0) deleted_sets.emplace_back(fam, set);
+      }
+    }
     // The service ports' own chains: new ones added, changed ones refilled, gone ones deleted last.
+    for (const auto& [spn, frag] : now) {
+      for (const auto& [chain, rules] : frag.chains) {
+        if (old_of(*spn).chains.count(chain) == 0) tx.AddChain(fam, kTable, chain);
+      }
+    }
     for (const auto& [spn, frag] : now) {
       const Fragment& old = old_of(*spn);
       for (const auto& [chain, rules] : frag.chains) {
         auto o = old.chains.find(chain);
         if (o == old.chains.end()) {
-          AddChainWithRules(fam, chain, rules, tx);
+          for (const kernel::nft::Rule& r : rules) tx.AddRule(fam, kTable, chain, r);
         } else if (o->second != rules) {
           tx.FlushChain(fam, kTable, chain);
           for (const kernel::nft::Rule& r : rules) tx.AddRule(fam, kTable, chain, r);
@@ -250,10 +275,12 @@ base::Status NftBackend::Sync(const ServicePortMap& services, const EndpointsMap
     books_by_family.emplace_back(fam, std::move(books));
   }
   for (auto& [fam, books] : books_by_family) Emit(fam, books, tx);
+  // Flush every gone chain before deleting any: they may jump to each other (EBUSY otherwise).
   for (const auto& [fam, chain] : deleted_chains) {
     tx.FlushChain(fam, kTable, chain);  // the kernel refuses to delete a chain with rules (EBUSY)
-    tx.DeleteChain(fam, kTable, chain);
   }
+  for (const auto& [fam, chain] : deleted_chains) tx.DeleteChain(fam, kTable, chain);
+  for (const auto& [fam, set] : deleted_sets) tx.DeleteSet(fam, kTable, set);
   if (tx.empty()) return base::OkStatus();
   base::Status st = nft_.Apply(tx);
   if (!st.ok()) {

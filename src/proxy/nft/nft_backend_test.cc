@@ -331,19 +331,89 @@ rule pick-1: dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1
 )");
 }
 
-TEST_F(NftBackendTest, SessionAffinityIsProgrammedWithoutAffinity) {
-  // The IR has no dynamic sets with timeouts (see README): ClientIP renders as None.
-  ServicePortInfo s = ClusterIP("10.96.0.14", 80);
-  services_[Spn("plain")] = s;
-  s.cluster_ips = {Ip("10.96.0.15")};
-  s.session_affinity_seconds = 10800;
+TEST_F(NftBackendTest, SessionAffinityGetsPerServiceChainsAndAffinitySets) {
+  // sessionAffinity ClientIP: its own chains and one dynamic set per endpoint (kube-proxy's
+  // nftables mode); the shared maps only send the destination to the service chain.
+  ServicePortInfo s = ClusterIP("10.96.0.15", 80);
+  s.session_affinity_seconds = 600;
   services_[Spn("sticky")] = s;
-  endpoints_[Spn("plain")] = endpoints_[Spn("sticky")] = {Ep("10.244.2.10", 8080)};
-  EXPECT_EQ(RenderService(base::IPFamily::kV4, Spn("sticky"), services_[Spn("sticky")],
-                          &endpoints_[Spn("sticky")], config_)
-                .elements.at(kEndpointsMap)
-                .size(),
-            1u);
+  endpoints_[Spn("sticky")] = {Ep("10.244.1.10", 8080, true), Ep("10.244.2.10", 8080)};
+  EXPECT_EQ(Change(Spn("sticky")),
+            R"(adding set ip knet-proxy affinity-default/sticky/tcp-10.244.1.10:8080
+adding set ip knet-proxy affinity-default/sticky/tcp-10.244.2.10:8080
+adding chain ip knet-proxy endpoint-default/sticky/tcp-10.244.1.10:8080
+adding chain ip knet-proxy endpoint-default/sticky/tcp-10.244.2.10:8080
+adding chain ip knet-proxy service-default/sticky/tcp
+rule endpoint-default/sticky/tcp-10.244.1.10:8080: update @affinity-default/sticky/tcp-10.244.1.10:8080 { ip saddr } dnat ip to 10.244.1.10:8080
+rule endpoint-default/sticky/tcp-10.244.2.10:8080: update @affinity-default/sticky/tcp-10.244.2.10:8080 { ip saddr } dnat ip to 10.244.2.10:8080
+rule service-default/sticky/tcp: ip saddr @affinity-default/sticky/tcp-10.244.1.10:8080 goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule service-default/sticky/tcp: ip saddr @affinity-default/sticky/tcp-10.244.2.10:8080 goto endpoint-default/sticky/tcp-10.244.2.10:8080
+rule service-default/sticky/tcp: numgen random mod 2 0 goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule service-default/sticky/tcp: goto endpoint-default/sticky/tcp-10.244.2.10:8080
++ ip hairpin 10.244.1.10 . 10.244.1.10 . 6 . 8080
++ ip masq-endpoints 10.244.1.10 . 6 . 8080
++ ip masq-endpoints 10.244.2.10 . 6 . 8080
++ ip services 10.96.0.15 . 6 . 80 : goto service-default/sticky/tcp
+)");
+
+  // An endpoint goes away: the pick chain is refilled, the endpoint's chain and set deleted; the
+  // other endpoint's set (its clients) stays.
+  endpoints_[Spn("sticky")] = {Ep("10.244.1.10", 8080, true)};
+  EXPECT_EQ(Change(Spn("sticky")), R"(flushing chain ip knet-proxy service-default/sticky/tcp
+rule service-default/sticky/tcp: ip saddr @affinity-default/sticky/tcp-10.244.1.10:8080 goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule service-default/sticky/tcp: goto endpoint-default/sticky/tcp-10.244.1.10:8080
+- ip masq-endpoints 10.244.2.10 . 6 . 8080
+flushing chain ip knet-proxy endpoint-default/sticky/tcp-10.244.2.10:8080
+deleting chain ip knet-proxy endpoint-default/sticky/tcp-10.244.2.10:8080
+deleting set ip knet-proxy affinity-default/sticky/tcp-10.244.2.10:8080
+)");
+
+  // The service goes away: everything of it is deleted.
+  services_.erase(Spn("sticky"));
+  EXPECT_EQ(Change(Spn("sticky")), R"(- ip hairpin 10.244.1.10 . 10.244.1.10 . 6 . 8080
+- ip masq-endpoints 10.244.1.10 . 6 . 8080
+- ip services 10.96.0.15 . 6 . 80 : goto service-default/sticky/tcp
+flushing chain ip knet-proxy endpoint-default/sticky/tcp-10.244.1.10:8080
+flushing chain ip knet-proxy service-default/sticky/tcp
+deleting chain ip knet-proxy endpoint-default/sticky/tcp-10.244.1.10:8080
+deleting chain ip knet-proxy service-default/sticky/tcp
+deleting set ip knet-proxy affinity-default/sticky/tcp-10.244.1.10:8080
+)");
+  EXPECT_EQ(nft_.fake.Dump().find("sticky"), std::string::npos) << nft_.fake.Dump();
+}
+
+TEST_F(NftBackendTest, SessionAffinityTimeoutChangeResyncsAndLocalPolicyGetsItsOwnChain) {
+  ServicePortInfo s = ClusterIP("10.96.0.15", 80);
+  s.session_affinity_seconds = 600;
+  s.node_port = 30080;
+  s.external_policy_local = true;
+  services_[Spn("sticky")] = s;
+  endpoints_[Spn("sticky")] = {Ep("10.244.1.10", 8080, true), Ep("10.244.2.10", 8080)};
+  EXPECT_EQ(Change(Spn("sticky")),
+            R"(adding set ip knet-proxy affinity-default/sticky/tcp-10.244.1.10:8080
+adding set ip knet-proxy affinity-default/sticky/tcp-10.244.2.10:8080
+adding chain ip knet-proxy endpoint-default/sticky/tcp-10.244.1.10:8080
+adding chain ip knet-proxy endpoint-default/sticky/tcp-10.244.2.10:8080
+adding chain ip knet-proxy external-default/sticky/tcp
+adding chain ip knet-proxy service-default/sticky/tcp
+rule endpoint-default/sticky/tcp-10.244.1.10:8080: update @affinity-default/sticky/tcp-10.244.1.10:8080 { ip saddr } dnat ip to 10.244.1.10:8080
+rule endpoint-default/sticky/tcp-10.244.2.10:8080: update @affinity-default/sticky/tcp-10.244.2.10:8080 { ip saddr } dnat ip to 10.244.2.10:8080
+rule external-default/sticky/tcp: ip saddr @affinity-default/sticky/tcp-10.244.1.10:8080 goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule external-default/sticky/tcp: goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule service-default/sticky/tcp: ip saddr @affinity-default/sticky/tcp-10.244.1.10:8080 goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule service-default/sticky/tcp: ip saddr @affinity-default/sticky/tcp-10.244.2.10:8080 goto endpoint-default/sticky/tcp-10.244.2.10:8080
+rule service-default/sticky/tcp: numgen random mod 2 0 goto endpoint-default/sticky/tcp-10.244.1.10:8080
+rule service-default/sticky/tcp: goto endpoint-default/sticky/tcp-10.244.2.10:8080
++ ip hairpin 10.244.1.10 . 10.244.1.10 . 6 . 8080
++ ip nodeports 6 . 30080 : goto external-default/sticky/tcp
++ ip services 10.96.0.15 . 6 . 80 : goto service-default/sticky/tcp
+)");
+  // A new timeout cannot be set on a live set: the backend rebuilds the table.
+  int full = backend_.stats().full_syncs;
+  services_[Spn("sticky")].session_affinity_seconds = 60;
+  ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("sticky")}).ok());
+  EXPECT_EQ(backend_.stats().full_syncs, full + 1);
+  EXPECT_NE(nft_.fake.Dump().find("timeout 60s"), std::string::npos) << nft_.fake.Dump();
 }
 
 TEST_F(NftBackendTest, ExternalTrafficPolicyLocalWithLoadBalancerSourceRanges) {

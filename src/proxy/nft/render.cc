@@ -15,12 +15,14 @@ using kernel::nft::Hook;
 using kernel::nft::KeyPart;
 using kernel::nft::MatchAddr;
 using kernel::nft::MatchCtState;
+using kernel::nft::MatchNumgen;
 using kernel::nft::MatchSet;
 using kernel::nft::Nat;
 using kernel::nft::NumgenRandom;
 using kernel::nft::Op;
 using kernel::nft::Reject;
 using kernel::nft::Rule;
+using kernel::nft::UpdateSet;
 using kernel::nft::Value;
 using kernel::nft::Verdict;
 using kernel::nft::Vmap;
@@ -52,6 +54,20 @@ std::string NodePortPickChain(uint32_t endpoints) {
   return "nodeport-pick-" + std::to_string(endpoints);
 }
 std::string FirewallChain(const ServicePortName& spn) { return "firewall-" + spn.String(); }
+std::string AffinityServiceChain(const ServicePortName& spn) { return "service-" + spn.String(); }
+std::string AffinityExternalChain(const ServicePortName& spn) { return "external-" + spn.String(); }
+namespace {
+std::string EndpointText(const EndpointInfo& ep) {
+  std::string ip = ep.ip.ToString();
+  return (ep.ip.is_v4() ? ip : "[" + ip + "]") + ":" + std::to_string(ep.port);
+}
+}  // namespace
+std::string EndpointChain(const ServicePortName& spn, const EndpointInfo& ep) {
+  return "endpoint-" + spn.String() + "-" + EndpointText(ep);
+}
+std::string AffinitySet(const ServicePortName& spn, const EndpointInfo& ep) {
+  return "affinity-" + spn.String() + "-" + EndpointText(ep);
+}
 
 kernel::nft::Family TableFamily(base::IPFamily f) {
   return V4(f) ? kernel::nft::Family::kIp : kernel::nft::Family::kIp6;
@@ -194,8 +210,38 @@ Fragment RenderService(base::IPFamily f, const ServicePortName& spn, const Servi
     return std::vector<Value>{Value::Addr(ip), proto, port};
   };
   // One destination (ip . proto . port) picking among `set`.
+  // sessionAffinity ClientIP: the per-service chain that picks among `set` (creating it, its
+  // endpoint chains and their affinity sets the first time): a client found in an endpoint's set
+  // goes back to that endpoint, any other one picks at random (rule j matches with probability
+  // 1/(E-j), so each endpoint gets 1/E), and the endpoint chain records the client.
+  const bool affinity = info.session_affinity_seconds != 0;
+  const bool same_sets = internal == external;
+  auto affinity_chain = [&](const std::vector<EndpointInfo>& set, bool ext) -> std::string {
+    std::string chain = ext && !same_sets ? AffinityExternalChain(spn) : AffinityServiceChain(spn);
+    if (out.chains.count(chain) != 0) return chain;
+    std::vector<Rule>& rules = out.chains[chain];
+    for (const EndpointInfo& ep : set) {
+      std::string aff = AffinitySet(spn, ep);
+      std::string ep_chain = EndpointChain(spn, ep);
+      rules.push_back({.exprs = {MatchSet{{Saddr(f)}, aff, Op::kEq}, Goto(ep_chain)}});
+      if (out.sets.count(aff) != 0) continue;  // shared with the other pick chain
+      out.sets[aff] = {
+          .key = {AddrType(f)}, .dynamic = true, .timeout_s = info.session_affinity_seconds};
+      out.chains[ep_chain] = {
+          {.exprs = {
+               UpdateSet{{Saddr(f)}, aff, false},
+               Nat{.kind = Nat::kDnat, .family = TableFamily(f), .addr = ep.ip, .port = ep.port}}}};
+    }
+    const auto e = static_cast<uint32_t>(set.size());
+    for (uint32_t j = 0; j + 1 < e; ++j) {
+      rules.push_back(
+          {.exprs = {MatchNumgen{.mod = e - j, .value = 0}, Goto(EndpointChain(spn, set[j]))}});
+    }
+    rules.push_back({.exprs = {Goto(EndpointChain(spn, set[e - 1]))}});
+    return chain;
+  };
   auto destination = [&](const base::IPAddress& ip, const std::vector<EndpointInfo>& set,
-                         const std::vector<base::Cidr>* ranges) {
+                         const std::vector<base::Cidr>* ranges, bool external_chain) {
     if (set.empty()) {
       if (any) {
         out.elements[kServicesMap].push_back({.key = key(ip), .verdict = Drop()});
@@ -204,39 +250,45 @@ Fragment RenderService(base::IPFamily f, const ServicePortName& spn, const Servi
       }
       return;
     }
-    const auto e = static_cast<uint32_t>(set.size());
-    out.picks.insert(e);
-    for (uint32_t j = 0; j < e; ++j) {
-      std::vector<Value> k = key(ip);
-      k.push_back(Value::Integer(j));
-      out.elements[kEndpointsMap].push_back(
-          {.key = std::move(k), .data = {Value::Addr(set[j].ip), Value::Port(set[j].port)}});
+    std::string target;
+    if (affinity) {
+      target = affinity_chain(set, external_chain);
+    } else {
+      const auto e = static_cast<uint32_t>(set.size());
+      out.picks.insert(e);
+      target = PickChain(e);
+      for (uint32_t j = 0; j < e; ++j) {
+        std::vector<Value> k = key(ip);
+        k.push_back(Value::Integer(j));
+        out.elements[kEndpointsMap].push_back(
+            {.key = std::move(k), .data = {Value::Addr(set[j].ip), Value::Port(set[j].port)}});
+      }
     }
     if (ranges != nullptr && !ranges->empty()) {
       std::string chain = FirewallChain(spn);
       if (out.chains.count(chain) == 0) {
         std::vector<Rule>& rules = out.chains[chain];
         for (const base::Cidr& r : *ranges) {
-          rules.push_back({.exprs = {MatchAddr{Dir::kSource, r, Op::kEq}, Goto(PickChain(e))}});
+          rules.push_back({.exprs = {MatchAddr{Dir::kSource, r, Op::kEq}, Goto(target)}});
         }
         rules.push_back({.exprs = {Drop()}, .comment = "not in loadBalancerSourceRanges"});
       }
       out.elements[kServicesMap].push_back({.key = key(ip), .verdict = Goto(chain)});
     } else {
-      out.elements[kServicesMap].push_back({.key = key(ip), .verdict = Goto(PickChain(e))});
+      out.elements[kServicesMap].push_back({.key = key(ip), .verdict = Goto(target)});
     }
   };
 
-  for (const base::IPAddress& ip : cluster_ips) destination(ip, internal, nullptr);
+  for (const base::IPAddress& ip : cluster_ips) destination(ip, internal, nullptr, false);
   for (const base::IPAddress& ip : info.external_ips) {
-    if (ip.family() == f) destination(ip, external, nullptr);
+    if (ip.family() == f) destination(ip, external, nullptr, true);
   }
   std::vector<base::Cidr> ranges;
   for (const base::Cidr& r : info.load_balancer_source_ranges) {
     if (r.family() == f) ranges.push_back(r);
   }
   for (const base::IPAddress& ip : info.load_balancer_ips) {
-    if (ip.family() == f) destination(ip, external, &ranges);
+    if (ip.family() == f) destination(ip, external, &ranges, true);
   }
   if (info.node_port != 0) {
     std::vector<Value> np_key{proto, Value::Port(info.node_port)};
@@ -247,6 +299,9 @@ Fragment RenderService(base::IPFamily f, const ServicePortName& spn, const Servi
         out.elements[kNoEndpointNodePortsMap].push_back(
             {.key = np_key, .verdict = Goto(kRejectChain)});
       }
+    } else if (affinity) {
+      out.elements[kNodePortsMap].push_back(
+          {.key = np_key, .verdict = Goto(affinity_chain(external, true))});
     } else {
       const auto e = static_cast<uint32_t>(external.size());
       out.nodeport_picks.insert(e);

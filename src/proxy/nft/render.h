@@ -60,6 +60,14 @@ inline constexpr int32_t kFilterPriority = kernel::nft::kPriorityFilter - 5;
 std::string PickChain(uint32_t endpoints);              // "pick-3": dnat via @endpoints, mod 3
 std::string NodePortPickChain(uint32_t endpoints);      // "nodeport-pick-3"
 std::string FirewallChain(const ServicePortName& spn);  // "firewall-ns/name:port/tcp"
+// sessionAffinity ClientIP (kube-proxy's nftables mode, in per-service chains): the service
+// port's pick among its cluster (resp. external, when that set differs) endpoints, and per
+// endpoint a chain that refreshes the client in the endpoint's affinity set and DNATs.
+std::string AffinityServiceChain(const ServicePortName& spn);   // "service-ns/name:port/tcp"
+std::string AffinityExternalChain(const ServicePortName& spn);  // "external-ns/name:port/tcp"
+std::string EndpointChain(const ServicePortName& spn, const EndpointInfo& ep);
+// Set of client addresses (flags dynamic,timeout; timeout = timeoutSeconds) that went to `ep`.
+std::string AffinitySet(const ServicePortName& spn, const EndpointInfo& ep);
 
 struct Config {
   std::vector<base::IPFamily> families = {base::IPFamily::kV4, base::IPFamily::kV6};
@@ -80,8 +88,9 @@ void RenderBase(base::IPFamily family, const Config& config, kernel::nft::Transa
 struct Fragment {
   std::map<std::string, std::vector<kernel::nft::Element>> elements;  // by set/map name
   std::map<std::string, std::vector<kernel::nft::Rule>> chains;       // its own chains
-  std::set<uint32_t> picks;           // pick-E chains its elements go to
-  std::set<uint32_t> nodeport_picks;  // nodeport-pick-E chains
+  std::map<std::string, kernel::nft::SetSpec> sets;  // its own sets (affinity), added before chains
+  std::set<uint32_t> picks;                          // pick-E chains its elements go to
+  std::set<uint32_t> nodeport_picks;                 // nodeport-pick-E chains
   friend bool operator==(const Fragment&, const Fragment&) = default;
 };
 
