@@ -287,6 +287,7 @@ base::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions o) {
     po.backend = o.proxy;
     po.healthz_address = o.healthz_address;
     po.backend_metrics = o.proxy_metrics;
+    po.conntrack = o.conntrack;
     po.sync_period = o.proxy_sync_period;
     po.min_sync_period = o.proxy_min_sync_period;
     p->proxy = std::make_unique<proxy::ProxyRunner>(po);

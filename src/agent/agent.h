@@ -32,6 +32,7 @@
 #include "agent/pod/pod_files.h"
 #include "base/ip.h"
 #include "base/status.h"
+#include "kernel/conntrack/conntrack.h"
 #include "overlay/masq/masq.h"
 #include "overlay/overlay.h"
 #include "proxy/backend.h"
@@ -65,6 +66,9 @@ struct AgentOptions {
   // The backend's own counters as Prometheus text for /metrics (called on the proxy's sync
   // thread after each sync); may be empty.
   std::function<std::string()> proxy_metrics;
+  // Where the service proxy flushes stale UDP conntrack entries (nullptr: it does not); must
+  // outlive the agent.
+  kernel::conntrack::Conntrack* conntrack = nullptr;
   // Where the service proxy serves /healthz, /livez and /metrics ("": nowhere).
   std::string healthz_address = "0.0.0.0:10256";
   // The service proxy's full resync period and the minimum interval between syncs (kube-proxy's

@@ -12,6 +12,7 @@
 #include "cmd/roles.h"
 #include "cmd/stop_signals.h"
 #include "cmd/version.h"
+#include "kernel/conntrack/linux_conntrack.h"
 #include "kernel/netlink/linux_netlink.h"
 #include "kernel/nft/linux_nft.h"
 #include "overlay/bgp/bird_backend.h"
@@ -65,6 +66,7 @@ struct Network {
   std::unique_ptr<kernel::nft::LinuxNftables> proxy_nft;
   std::unique_ptr<proxy::Backend> proxy;
   std::function<std::string()> proxy_metrics;
+  std::unique_ptr<kernel::conntrack::LinuxConntrack> conntrack;
 };
 
 // The service proxy's backend (`--proxy-mode nftables`): its own nftables tables, NodePorts on
@@ -111,6 +113,14 @@ base::Status MakeProxy(const AgentFlags& f, Network& n) {
     return out;
   };
   n.proxy = std::move(backend);
+  // Stale UDP flows are flushed through ctnetlink; without it they only expire.
+  auto ct = kernel::conntrack::LinuxConntrack::Open();
+  if (ct.ok()) {
+    n.conntrack = std::move(ct).value();
+  } else {
+    std::cerr << "knet agent: service proxy: stale UDP conntrack entries will not be flushed: "
+              << ct.status().message() << "\n";
+  }
   return base::OkStatus();
 }
 
@@ -209,6 +219,7 @@ int RunAgent(AgentFlags& f) {
   }
   f.opts.proxy = network->proxy.get();
   f.opts.proxy_metrics = network->proxy_metrics;
+  f.opts.conntrack = network->conntrack.get();
   f.opts.backend = network->backend.get();
   f.opts.masq = network->masq.get();
   auto a = agent::Agent::Start(f.opts);

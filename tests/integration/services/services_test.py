@@ -441,7 +441,6 @@ class ServicesTest(unittest.TestCase):
     # keeps its socket (a DNS resolver) reaches the new endpoint. knet's proxy does not yet: src/
     # kernel has no conntrack netlink (src/proxy/README.md, "Stale UDP conntrack entries are not
     # flushed"), so the old entry keeps DNATing the flow to the deleted pod until it times out.
-    @unittest.expectedFailure
     def test_udp_flow_follows_a_replaced_endpoint(self):
         c = self.c
         c.up()
