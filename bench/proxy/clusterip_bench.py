@@ -56,6 +56,7 @@ for _ in range(n):
 total = time.perf_counter() - t0
 lat.sort()
 print(json.dumps({"p50_us": round(lat[len(lat)//2], 1), "p99_us": round(lat[int(len(lat)*0.99)], 1),
+                  "max_us": round(lat[-1], 1), "over_500ms": sum(1 for x in lat if x > 5e5),
                   "conn_per_s": round(n / total, 1), "errors": len(errors),
                   "first_error": errors[0] if errors else None}))
 '''
