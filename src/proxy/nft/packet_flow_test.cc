@@ -44,12 +44,23 @@ class Model {
 
   // Every distinct outcome over all numgen values: "DNAT 10.244.1.5:8080 MASQUERADE", "REJECT",
   // "DROP", "ACCEPT" (untouched), joined by " | ".
+  // Dynamic sets (affinity) are updated only for the run and restored after each.
   std::string Run(Packet p, const std::vector<base::IPAddress>& local_ips) {
     std::set<std::string> outs;
-    for (uint32_t n = 0; n < 64; ++n) outs.insert(RunOnce(p, local_ips, n));
+    for (uint32_t n = 0; n < 64; ++n) {
+      auto saved = tables_;
+      outs.insert(RunOnce(p, local_ips, n));
+      tables_ = std::move(saved);
+    }
     std::string s;
     for (const std::string& o : outs) s += (s.empty() ? "" : " | ") + o;
     return s;
+  }
+
+  // One packet with random value `n`, keeping what it writes into dynamic sets (a connection
+  // actually made).
+  std::string Send(Packet p, const std::vector<base::IPAddress>& local_ips, uint32_t n) {
+    return RunOnce(p, local_ips, n);
   }
 
  private:
@@ -171,7 +182,16 @@ class Model {
         const knft::Element* el = Lookup(t, v->set, Key(v->key, p, n));
         if (el == nullptr || !el->verdict) return {};
         return Verdict(t, *el->verdict, p, n, depth);
+      } else if (const auto* mn = std::get_if<knft::MatchNumgen>(&e)) {
+        uint32_t r = n % mn->mod;
+        if (mn->less ? !(r < mn->value) : r != mn->value) return {};
+      } else if (const auto* u = std::get_if<knft::UpdateSet>(&e)) {
+        knft::Element el;
+        for (const knft::KeyPart& k : u->key) el.key.push_back(FieldValue(k, p, n));
+        auto& set = t.sets[u->set];
+        if (!u->add || set.count(KeyText(el)) == 0) set[KeyText(el)] = el;
       } else if (const auto* nat = std::get_if<knft::Nat>(&e)) {
+        if (nat->map.empty()) return {Result::kDnat, nat->addr, nat->port};
         const knft::Element* el = Lookup(t, nat->map, Key(nat->key, p, n));
         if (el == nullptr) return {};
         return {Result::kDnat, el->data.at(0).addr, static_cast<uint16_t>(el->data.at(1).number)};
@@ -371,6 +391,54 @@ TEST_F(PacketFlowTest, IncrementalChangesFollowThrough) {
   services_.erase(Spn("web"));
   ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("web")}).ok());
   EXPECT_EQ(Flow("10.244.1.9", "10.96.0.10", 80), "ACCEPT");
+}
+
+TEST_F(PacketFlowTest, SessionAffinityPinsEachClient) {
+  ServicePortInfo sticky;  // ClusterIP + NodePort, ClientIP affinity, three endpoints
+  sticky.cluster_ips = {Ip("10.96.0.20"), Ip("fd00:96::20")};
+  sticky.port = 80;
+  sticky.node_port = 30020;
+  sticky.session_affinity_seconds = 10800;
+  services_[Spn("sticky")] = sticky;
+  endpoints_[Spn("sticky")] = {Ep("10.244.1.40", 8080, true), Ep("10.244.2.40", 8080, false),
+                               Ep("10.244.2.41", 8080, false), Ep("fd00:244:0:1::40", 8080, true)};
+  ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("sticky")}).ok());
+  const std::string all = "DNAT 10.244.1.40:8080 | DNAT 10.244.2.40:8080 | DNAT 10.244.2.41:8080";
+  EXPECT_EQ(Flow("10.244.1.9", "10.96.0.20", 80), all);  // a new client: any endpoint
+
+  // Client A's first connection lands on some endpoint; from then on every pick sends A there.
+  const std::vector<base::IPAddress> local = {Ip("192.168.1.10")};
+  std::string first =
+      nft_.model.Send({Ip("10.244.1.9"), Ip("10.96.0.20"), IPPROTO_TCP, 80}, local, 1);
+  ASSERT_EQ(first.rfind("DNAT 10.244.", 0), 0u) << first;
+  EXPECT_EQ(Flow("10.244.1.9", "10.96.0.20", 80), first);
+  for (uint32_t n = 0; n < 8; ++n) {
+    EXPECT_EQ(nft_.model.Send({Ip("10.244.1.9"), Ip("10.96.0.20"), IPPROTO_TCP, 80}, local, n),
+              first);
+  }
+  // Client B is not pinned by A, and gets its own endpoint once it connects.
+  EXPECT_EQ(Flow("10.244.1.8", "10.96.0.20", 80), all);
+  std::string second =
+      nft_.model.Send({Ip("10.244.1.8"), Ip("10.96.0.20"), IPPROTO_TCP, 80}, local, 0);
+  EXPECT_EQ(Flow("10.244.1.8", "10.96.0.20", 80), second);
+  // The NodePort shares the affinity sets (per endpoint of the service port, as kube-proxy).
+  EXPECT_EQ(Flow("10.244.1.9", "192.168.1.10", 30020), first);
+  EXPECT_EQ(Flow("fd00:244:0:1::9", "fd00:96::20", 80), "DNAT [fd00:244:0:1::40]:8080");
+
+  // A's endpoint goes away: A picks again among the rest; B keeps its endpoint if it stays.
+  std::vector<EndpointInfo> rest;
+  for (const EndpointInfo& ep : endpoints_[Spn("sticky")]) {
+    if (first.find(ep.ip.ToString() + ":") == std::string::npos) rest.push_back(ep);
+  }
+  ASSERT_EQ(rest.size(), 3u);
+  endpoints_[Spn("sticky")] = rest;
+  ASSERT_TRUE(backend_.Sync(services_, endpoints_, {Spn("sticky")}).ok());
+  std::string after = Flow("10.244.1.9", "10.96.0.20", 80);
+  EXPECT_EQ(after.find(first), std::string::npos) << after;
+  EXPECT_NE(after.find(" | "), std::string::npos) << "A picks afresh: " << after;
+  if (second != first) {
+    EXPECT_EQ(Flow("10.244.1.8", "10.96.0.20", 80), second);
+  }
 }
 
 // From API objects through both trackers to the kernel, as the agent will wire it.
