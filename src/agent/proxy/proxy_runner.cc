@@ -1,6 +1,8 @@
 // File: agent/proxy/proxy_runner.cc
 #include "agent/proxy/proxy_runner.h"
 
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -73,6 +75,12 @@ void ProxyRunner::FlushStaleUdp(const std::set<knet::proxy::ServicePortName>& ch
       // Newly active: flows that met the reject (or nothing) while it had no endpoint.
       for (const base::IPAddress& vip : vips) {
         filters.push_back({.orig_dst = vip, .orig_dst_port = info.port});
+      }
+      if (info.node_port != 0) {
+        for (const base::IPAddress& cip : info.cluster_ips) {
+          filters.push_back({.orig_dst_port = info.node_port,
+                             .family = static_cast<uint8_t>(cip.is_v4() ? AF_INET : AF_INET6)});
+        }
       }
     }
     if (!record_only) {

@@ -17,8 +17,9 @@
 // endpoint, or to the reject of a service that had none, until the entry times out): for a UDP
 // service port whose ready endpoint went away, the entries from each service IP (cluster, external,
 // load-balancer) to that endpoint and those from its NodePort to it; for a UDP service port that
-// goes from no ready endpoint to some, the entries to its service IPs and port. The first sync only
-// records the state (the rules of the previous agent stayed in place, so no entry is stale).
+// goes from no ready endpoint to some, the entries to its service IPs and port (and to its
+// NodePort). The first sync only records the state (the rules of the previous agent stayed in
+// place, so no entry is stale).
 // It also serves kube-proxy's health and metrics over plain HTTP on `healthz_address` (default
 // 0.0.0.0:10256): /healthz is 200 with {"lastUpdated": ..., "currentTime": ...} while the last
 // successful sync is younger than 2 × sync_period and no change has waited longer than that, 503

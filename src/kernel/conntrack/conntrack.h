@@ -42,13 +42,18 @@ struct Entry {
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
-// Which entries to delete: all set fields must match. At least one of orig_dst and reply_src must
-// be set (the family of the filter is theirs; both must be of the same family).
+// Which entries to delete: all set fields must match. At least one of orig_dst, reply_src and
+// orig_dst_port must be set; the filter's family is its addresses' (both of the same family), or
+// `family` when it has none (a NodePort: `conntrack -D -p udp --dport <port>`).
 struct Filter {
   uint8_t protocol = 17;  // IPPROTO_UDP
   std::optional<base::IPAddress> orig_dst;
   uint16_t orig_dst_port = 0;  // 0: any
   std::optional<base::IPAddress> reply_src;
+  uint8_t family = 0;  // AF_INET or AF_INET6; only read when no address is set
+
+  // AF_INET or AF_INET6 (after Validate).
+  uint8_t Family() const;
 
   bool Matches(const Entry& e) const;
   // "udp orig-dst 10.96.0.10:53", for errors and logs.

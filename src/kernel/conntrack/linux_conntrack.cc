@@ -128,9 +128,8 @@ base::Status LinuxConntrack::Create(const Entry& e, uint32_t timeout_seconds) {
 
 base::StatusOr<size_t> LinuxConntrack::Delete(const Filter& filter) {
   RETURN_IF_ERROR(filter.Validate());
-  const base::IPAddress& a = filter.orig_dst ? *filter.orig_dst : *filter.reply_src;
   std::lock_guard<std::mutex> l(mu_);
-  auto listed = ListLocked(a.is_v4() ? AF_INET : AF_INET6);
+  auto listed = ListLocked(filter.Family());
   if (!listed.ok()) {
     return listed.status().WithContext("deleting conntrack entries " + filter.String());
   }

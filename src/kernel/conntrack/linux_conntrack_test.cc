@@ -86,9 +86,13 @@ TEST_F(LinuxConntrackTest, DeletesByOriginalDestinationAndPort) {
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 3u);
   EXPECT_FALSE(Has(*listed, to_vip));
-  EXPECT_TRUE(Has(*listed, other_port));
+  EXPECT_TRUE(Has(*listed, other_port));  // until the port-only delete below
   EXPECT_TRUE(Has(*listed, other_vip));
   EXPECT_TRUE(Has(*listed, tcp));  // only UDP is flushed
+  // A port-only filter (NodePort) of the family.
+  n = ct_->Delete({.orig_dst_port = 54, .family = AF_INET});
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1u);
   // Nothing left to match: 0, not an error.
   n = ct_->Delete({.orig_dst = Ip("10.96.0.10"), .orig_dst_port = 53});
   ASSERT_TRUE(n.ok());

@@ -186,22 +186,34 @@ bool Filter::Matches(const Entry& e) const {
   return true;
 }
 
+uint8_t Filter::Family() const {
+  if (orig_dst) return orig_dst->is_v4() ? AF_INET : AF_INET6;
+  if (reply_src) return reply_src->is_v4() ? AF_INET : AF_INET6;
+  return family;
+}
+
 std::string Filter::String() const {
   std::string s = protocol == 17  ? "udp"
                   : protocol == 6 ? "tcp"
                                   : "proto " + std::to_string(protocol);
-  if (orig_dst) {
-    s += " orig-dst " + orig_dst->ToString();
-    if (orig_dst_port != 0) s += " port " + std::to_string(orig_dst_port);
-  }
+  if (!orig_dst && !reply_src) s += family == AF_INET6 ? " ipv6" : " ipv4";
+  if (orig_dst) s += " orig-dst " + orig_dst->ToString();
+  if (orig_dst_port != 0) s += " port " + std::to_string(orig_dst_port);
   if (reply_src) s += " reply-src " + reply_src->ToString();
   return s;
 }
 
 base::Status Filter::Validate() const {
   if (!orig_dst && !reply_src) {
-    return base::InvalidArgumentError("conntrack filter " + String() +
-                                      ": needs an original destination or a reply source");
+    if (orig_dst_port == 0) {
+      return base::InvalidArgumentError(
+          "conntrack filter " + String() +
+          ": needs an original destination, its port or a reply source");
+    }
+    if (family != AF_INET && family != AF_INET6) {
+      return base::InvalidArgumentError("conntrack filter " + String() +
+                                        ": a port-only filter needs a family");
+    }
   }
   if (orig_dst && reply_src && orig_dst->family() != reply_src->family()) {
     return base::InvalidArgumentError("conntrack filter " + String() + ": mixed address families");

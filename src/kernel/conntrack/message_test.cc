@@ -104,6 +104,12 @@ TEST(ConntrackFilter, MatchesAsKubeProxyFilters) {
   EXPECT_TRUE((Filter{.reply_src = Ip("10.244.1.7")}).Matches(e));
   EXPECT_FALSE((Filter{.reply_src = Ip("10.244.1.8")}).Matches(e));
   EXPECT_FALSE(Filter{}.Validate().ok());
+  // NodePort: the port alone, with a family.
+  Filter port_only{.orig_dst_port = 53, .family = AF_INET};
+  EXPECT_TRUE(port_only.Validate().ok());
+  EXPECT_TRUE(port_only.Matches(e));
+  EXPECT_EQ(port_only.String(), "udp ipv4 port 53");
+  EXPECT_FALSE((Filter{.orig_dst_port = 53}).Validate().ok());
   EXPECT_FALSE((Filter{.orig_dst = Ip("10.96.0.10"), .reply_src = Ip("fd00::1")}).Validate().ok());
   EXPECT_EQ((Filter{.orig_dst = Ip("10.96.0.10"), .orig_dst_port = 53}).String(),
             "udp orig-dst 10.96.0.10 port 53");
