@@ -1,9 +1,9 @@
 // Root test: NftBackend on the real kernel (LinuxNftables) inside a fresh, uniquely named network
 // namespace (deleted even when a test fails). It proves the kernel accepts a realistic ruleset
 // (ClusterIP, NodePort, LoadBalancer with source ranges and externalTrafficPolicy Local,
-// internalTrafficPolicy Local, no endpoints, TCP+UDP+SCTP, IPv6), an incremental sync and a full
-// resync over it, and that real connections inside the namespace are DNATed to the endpoint or
-// refused at once. `ip` and `nft` are run inside that namespace for setup and checks only.
+// internalTrafficPolicy Local, no endpoints, TCP+UDP+SCTP, IPv6, sessionAffinity ClientIP), an
+// incremental sync and a full resync over it, and that real connections inside the namespace are
+// DNATed to the endpoint or refused at once, and that a client with affinity keeps its endpoint. `ip` and `nft` are run inside that namespace for setup and checks only.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,8 +15,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernel/netns/netns.h"
 #include "kernel/nft/linux_nft.h"
@@ -93,6 +95,21 @@ bool Accepted(int listener) {
   return true;
 }
 
+// Which of `listeners` got a connection (accepts and closes it); -1 when none within 1 s.
+int WhichAccepted(const std::vector<int>& listeners) {
+  std::vector<pollfd> ps;
+  for (int l : listeners) ps.push_back({l, POLLIN, 0});
+  if (poll(ps.data(), ps.size(), 1000) < 1) return -1;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if ((ps[i].revents & POLLIN) != 0) {
+      int c = accept(listeners[i], nullptr, nullptr);
+      if (c >= 0) close(c);
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 ServicePortName Spn(const char* name, uint8_t proto = IPPROTO_TCP) {
   return {"default", name, "", proto};
 }
@@ -127,6 +144,13 @@ class NftBackendRootTest : public ::testing::Test {
       ns_ = kernel::netns::Netns();
       EXPECT_TRUE(kernel::netns::Delete(name_).ok());
     }
+  }
+
+  void in_ns_(const std::function<void()>& fn) {
+    ASSERT_TRUE(kernel::netns::RunIn(ns_, [&]() -> base::Status {
+                  fn();
+                  return base::OkStatus();
+                }).ok());
   }
 
   std::string Nft(const std::string& args) {
@@ -252,6 +276,91 @@ TEST_F(NftBackendRootTest, KernelAcceptsRulesetAndPacketsFollowIt) {
   // Nothing else was created in the namespace.
   std::string tables = Nft("list tables");
   EXPECT_EQ(tables, "table ip knet-proxy\ntable ip6 knet-proxy\n");
+}
+
+TEST_F(NftBackendRootTest, SessionAffinityPinsAClientToOneEndpoint) {
+  Config config{.families = {base::IPFamily::kV4},
+                .cluster_cidrs = {Net("10.244.0.0/16")},
+                .node_ips = {Ip("10.200.0.1")}};
+  NftBackend backend(*nft_, config);
+  ServicePortMap services;
+  EndpointsMap endpoints;
+  ServicePortInfo sticky;
+  sticky.cluster_ips = {Ip("10.96.0.20")};
+  sticky.port = 80;
+  sticky.session_affinity_seconds = 10800;
+  services[Spn("sticky")] = sticky;
+  endpoints[Spn("sticky")] = {Ep("10.200.0.1", 8090), Ep("10.200.0.1", 8091),
+                              Ep("10.200.0.1", 8092), Ep("10.200.0.1", 8093)};
+  base::Status st = backend.FullSync(services, endpoints);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::string listing = Nft("list table ip knet-proxy");
+  EXPECT_NE(listing.find("flags dynamic,timeout"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("timeout 3h"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("update @affinity-default/sticky/tcp-10.200.0.1:8090 { ip saddr }"),
+            std::string::npos)
+      << listing;
+
+  int pinned = -1;
+  in_ns_([&] {
+    std::vector<std::unique_ptr<Fd>> ls;
+    std::vector<int> fds;
+    for (uint16_t port = 8090; port < 8094; ++port) {
+      ls.push_back(std::make_unique<Fd>(Listen("10.200.0.1", port)));
+      ASSERT_GE(ls.back()->fd, 0);
+      fds.push_back(ls.back()->fd);
+    }
+    // Ten connections from this client: one endpoint answers them all.
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_EQ(Connect("10.96.0.20", 80), 0);
+      int got = WhichAccepted(fds);
+      ASSERT_GE(got, 0);
+      if (pinned < 0) pinned = got;
+      EXPECT_EQ(got, pinned) << "connection " << i;
+    }
+  });
+  ASSERT_GE(pinned, 0);
+  const std::string set = "affinity-default/sticky/tcp-10.200.0.1:" + std::to_string(8090 + pinned);
+  // The client is in the endpoint's set (the listing prints names nft's parser cannot read).
+  listing = Nft("list table ip knet-proxy");
+  size_t at = listing.find("set " + set + " {");
+  ASSERT_NE(at, std::string::npos) << listing;
+  EXPECT_EQ(listing.find("elements = { 10.200.0.1 expires", at), listing.find("elements = {", at))
+      << listing;
+  EXPECT_NE(listing.find("elements = { 10.200.0.1 expires", at), std::string::npos) << listing;
+
+  // The pinned endpoint goes away: its chain and set are deleted, the client moves on.
+  std::vector<EndpointInfo> rest;
+  for (uint16_t port = 8090; port < 8094; ++port) {
+    if (port != 8090 + pinned) rest.push_back(Ep("10.200.0.1", port));
+  }
+  endpoints[Spn("sticky")] = rest;
+  st = backend.Sync(services, endpoints, {Spn("sticky")});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(backend.stats().partial_syncs, 1);
+  EXPECT_EQ(Nft("list table ip knet-proxy").find(set), std::string::npos);
+  in_ns_([&] {
+    std::vector<std::unique_ptr<Fd>> ls;
+    std::vector<int> fds;
+    for (uint16_t port = 8090; port < 8094; ++port) {
+      ls.push_back(std::make_unique<Fd>(Listen("10.200.0.1", port)));
+      fds.push_back(ls.back()->fd);
+    }
+    int again = -1;
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_EQ(Connect("10.96.0.20", 80), 0);
+      int got = WhichAccepted(fds);
+      EXPECT_NE(got, pinned);
+      if (again < 0) again = got;
+      EXPECT_EQ(got, again) << "pinned to its new endpoint, connection " << i;
+    }
+  });
+  // The service goes away: nothing of it is left.
+  services.clear();
+  st = backend.Sync(services, endpoints, {Spn("sticky")});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Nft("list table ip knet-proxy").find("sticky"), std::string::npos)
+      << Nft("list table ip knet-proxy");
 }
 
 }  // namespace
