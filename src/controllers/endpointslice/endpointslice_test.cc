@@ -323,7 +323,9 @@ TEST_F(EndpointSliceTest, SelectorlessServiceAndForeignSlicesUntouched) {
 }
 
 TEST_F(EndpointSliceTest, BatchPeriodCoalescesABurst) {
-  StartController({.batch_period = std::chrono::milliseconds(1500)});
+  // Long enough that creating the ten ready pods (20 API writes) fits in one period even on a
+  // loaded CI machine under ASan (1.5 s did not: two writes).
+  StartController({.batch_period = std::chrono::milliseconds(5000)});
   CreateService("web", {{"app", "web"}});
   std::atomic<int> writes{0};
   std::atomic<size_t> last_size{0};

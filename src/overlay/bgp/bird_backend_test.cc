@@ -431,7 +431,16 @@ TEST(BirdBackendTest, RestartedAgentAdoptsRunningBird) {
     }
     return std::string();
   };
-  std::string established_since = since();
+  // BIRD may stamp the session once more right after it comes up (CI saw .221 then .222): take
+  // the value once two reads 300 ms apart agree.
+  std::string established_since;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        established_since = since();
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return !established_since.empty() && since() == established_since;
+      },
+      std::chrono::seconds(5)));
   pid_t pid = n1.backend->BirdPid();
   // The "agent" goes away and comes back: a new backend on the same state dir.
   BirdOptions o;
