@@ -9,9 +9,8 @@ host netns through a node's underlay IP; the proxy's /healthz answers 200 on eac
 web pod reaching its own Service, itself included); restarting an agent never interrupts new
 connections to the ClusterIP from that node; a UDP Service answers, and still does (new flows)
 after its endpoint moved to another pod; externalTrafficPolicy Local keeps the client's source IP
-on a NodePort (and drops on a node without a local endpoint). Known gap, marked expectedFailure:
-a UDP flow that keeps its socket does not follow a replaced endpoint (stale conntrack entries are
-not flushed yet).
+on a NodePort (and drops on a node without a local endpoint); a UDP flow that keeps its socket
+follows a replaced endpoint (the proxy flushes the stale conntrack entries).
 
 Each test makes one cluster (unique name from the pid, state under a temp dir), removed even when
 the test fails. Needs root. KNET_BIN names the knet binary (set by ctest).
@@ -438,9 +437,8 @@ class ServicesTest(unittest.TestCase):
         c.assert_nothing_left(m)
 
     # kube-proxy deletes the conntrack entries of a UDP endpoint that goes away, so a client that
-    # keeps its socket (a DNS resolver) reaches the new endpoint. knet's proxy does not yet: src/
-    # kernel has no conntrack netlink (src/proxy/README.md, "Stale UDP conntrack entries are not
-    # flushed"), so the old entry keeps DNATing the flow to the deleted pod until it times out.
+    # keeps its socket (a DNS resolver) reaches the new endpoint; so does knet's proxy (without
+    # it the old entry keeps DNATing the flow to the deleted pod until it times out).
     def test_udp_flow_follows_a_replaced_endpoint(self):
         c = self.c
         c.up()
