@@ -8,7 +8,7 @@ Three fresh namespaces (names carry the pid; deleted again, also on failure):
 10.96.0.1:80/tcp -> 10.200.2.2:8080, plus N-1 other services x 10 endpoints (cluster CIDR
 10.200.0.0/16, so the client is a pod: no masquerade). For N = 1 and N = 10,000 it measures
   - new connections from cli: connect + 1-byte request + 1-byte reply + close (RST, so no
-    TIME_WAIT), sequential, p50/p99 round trip and connections/s (failed attempts, e.g. a 2 s
+    TIME_WAIT; --close fin for a normal close), sequential, p50/p99 round trip and connections/s (failed attempts, e.g. a 2 s
     timeout, are counted in "errors" and left out of the percentiles), to the ClusterIP and
     straight to the pod IP;
   - iperf3 -t T from cli to the ClusterIP (port 80 -> iperf3 -s on 8080) and to the pod IP.
@@ -33,7 +33,7 @@ while True:
 
 CLIENT = r'''
 import socket, struct, sys, time, json
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host, port, n, rst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "rst"
 lat = []
 errors = []
 linger = struct.pack("ii", 1, 0)
@@ -44,7 +44,8 @@ for _ in range(n):
         c = socket.create_connection((host, port), timeout=2)
         c.sendall(b"x"); r = c.recv(1)
         b = time.perf_counter()
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        if rst:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         c.close()
     except OSError as e:
         errors.append(str(e))
@@ -94,8 +95,11 @@ def install(build, n):
     return json.loads(out.stdout)
 
 
+CLOSE = "rst"
+
+
 def conns(host, port, n):
-    out = sh(sys.executable, "-c", CLIENT, host, str(port), str(n), ns="cli", timeout=300)
+    out = sh(sys.executable, "-c", CLIENT, host, str(port), str(n), CLOSE, ns="cli", timeout=300)
     return json.loads(out.stdout)
 
 
@@ -111,7 +115,11 @@ def main():
     ap.add_argument("--connections", type=int, default=3000)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--services", default="1,10000")
+    ap.add_argument("--close", choices=("rst", "fin"), default="rst",
+                    help="how the client closes: rst (SO_LINGER 0, no TIME_WAIT) or fin")
     a = ap.parse_args()
+    global CLOSE
+    CLOSE = a.close
     if os.geteuid() != 0:
         print("skipped: needs root (network namespaces)")
         return 0
