@@ -73,7 +73,7 @@ struct AgentOptions {
   std::string healthz_address = "0.0.0.0:10256";
   // The service proxy's full resync period and the minimum interval between syncs (kube-proxy's
   // --sync-period and --min-sync-period).
-  std::chrono::milliseconds proxy_sync_period{30000};
+  std::chrono::milliseconds proxy_sync_period{3'600'000};
   std::chrono::milliseconds proxy_min_sync_period{20};
   std::string version;  // knet's version, for nodeInfo
   int pod_workers = 8;

@@ -53,7 +53,7 @@ struct AgentFlags {
   overlay::bgp::BgpSettings bgp;
   std::vector<std::string> bgp_peers;  // IP:AS[:password]
   std::string proxy_mode = "nftables";
-  std::string proxy_sync_period = "30s";
+  std::string proxy_sync_period = "1h";
   std::string proxy_min_sync_period = "20ms";
 };
 
@@ -314,8 +314,10 @@ void RegisterAgent(CLI::App& app) {
                   "Where the service proxy serves /healthz, /livez and /metrics (host:port; "
                   "\"\": not at all)")
       ->capture_default_str();
-  cmd->add_option("--proxy-sync-period", f->proxy_sync_period,
-                  "How often the service proxy rebuilds its tables in full (repairs drift)")
+  cmd->add_option(
+         "--proxy-sync-period", f->proxy_sync_period,
+         "How often the service proxy rebuilds its tables in full (repairs drift; also resets "
+         "session affinity)")
       ->capture_default_str();
   cmd->add_option("--proxy-min-sync-period", f->proxy_min_sync_period,
                   "The shortest interval between two service proxy syncs (changes meanwhile are "

@@ -7,10 +7,10 @@
 //     an agent restart never flushes working rules first);
 //   - then Sync(changed) for each batch of changes, at most one every `min_sync_period` (as
 //     kube-proxy's --min-sync-period; changes arriving meanwhile are batched);
-//   - a FullSync every `sync_period` (kube-proxy's --sync-period, default 30 s) to repair drift
-//     (kube-proxy's nftables mode forces its full resync only hourly; knet's rebuilds the tables
-//     in one transaction, ≈ 4 s of CPU at 10,000 services × 10 endpoints in the Debug build, so
-//     raise sync_period for clusters that large);
+//   - a FullSync every `sync_period` (default 1 h, as kube-proxy's nftables mode forces its full
+//     resync hourly) to repair drift. A full resync rebuilds the tables in one transaction, which
+//     also empties the session-affinity sets (clients pick an endpoint again), and costs ≈ 4 s of
+//     CPU at 10,000 services × 10 endpoints in the Debug build: keep it rare;
 //   - a failed sync is retried after `retry_period` (the backend makes the retry a full one).
 // After a successful sync it flushes stale UDP conntrack entries as kube-proxy does (a UDP flow has
 // no connection to end, so without this a client that keeps its socket stays DNATed to a deleted
@@ -75,7 +75,7 @@ struct ProxyRunnerOptions {
   // Health/metrics server ("host:port", IPv6 as [::]:10256); "" : none.
   std::string healthz_address = "0.0.0.0:10256";
   std::chrono::milliseconds min_sync_period{20};
-  std::chrono::milliseconds sync_period{30000};
+  std::chrono::milliseconds sync_period{3'600'000};
   std::chrono::milliseconds retry_period{1000};
   // Where stale UDP conntrack entries are flushed; nullptr: never. Called on the sync thread.
   kernel::conntrack::Conntrack* conntrack = nullptr;
