@@ -3,7 +3,8 @@
 // (ClusterIP, NodePort, LoadBalancer with source ranges and externalTrafficPolicy Local,
 // internalTrafficPolicy Local, no endpoints, TCP+UDP+SCTP, IPv6, sessionAffinity ClientIP), an
 // incremental sync and a full resync over it, and that real connections inside the namespace are
-// DNATed to the endpoint or refused at once, and that a client with affinity keeps its endpoint. `ip` and `nft` are run inside that namespace for setup and checks only.
+// DNATed to the endpoint or refused at once, and that a client with affinity keeps its endpoint.
+// `ip` and `nft` are run inside that namespace for setup and checks only.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
