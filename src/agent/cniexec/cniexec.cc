@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "agent/process/process.h"
+#include "base/file.h"
 #include "cni/result.h"
 
 extern char** environ;
@@ -61,30 +62,6 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
   return out;
-}
-
-base::Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return base::ErrnoError(errno, "writing " + tmp);
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return base::ErrnoError(err, "writing " + tmp);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return base::ErrnoError(err, "writing " + path);
-  }
-  return base::OkStatus();
 }
 
 }  // namespace
@@ -380,7 +357,7 @@ base::Status CniExec::WriteCache(const NetworkConfigList& net, const RuntimeConf
       {"capabilityArgs", rt.capability_args},
       {"result", result},
   };
-  return WriteFileAtomic(CachePath(net.name, rt.container_id, rt.if_name), doc.dump())
+  return base::WriteFileAtomic(CachePath(net.name, rt.container_id, rt.if_name), doc.dump(), 0600)
       .WithContext("caching the result of network " + net.name);
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/ip.h"
 
 namespace knet::agent::node {
@@ -68,31 +69,8 @@ base::StatusOr<bool> WriteCniConfig(const CniConfigOptions& opts,
   if (ec)
     return base::InternalError("creating CNI conf dir " + opts.conf_dir + ": " + ec.message());
   // The temp name does not end in .conflist/.conf/.json, so a runtime scanning the dir ignores it.
-  const std::string tmp = opts.conf_dir + "/." + kCniConfFileName + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return base::ErrnoError(errno, "writing " + tmp);
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return base::ErrnoError(err, "writing " + tmp);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return base::ErrnoError(err, "writing " + tmp);
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return base::ErrnoError(err, "renaming " + tmp + " to " + path);
-  }
+  RETURN_IF_ERROR(
+      base::WriteFileAtomic(path, text, 0644, opts.conf_dir + "/." + kCniConfFileName + ".tmp"));
   return true;
 }
 

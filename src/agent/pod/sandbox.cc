@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/file.h"
 #include "kernel/netlink/linux_netlink.h"
 #include "kernel/netns/netns.h"
 
@@ -15,20 +16,6 @@ namespace knet::agent::pod {
 namespace {
 
 namespace fs = std::filesystem;
-
-base::Status WriteAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << data;
-    out.flush();
-    if (!out) return base::InternalError("writing " + tmp + ": write failed");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return base::InternalError("renaming " + tmp + " to " + path + ": " + strerror(errno));
-  }
-  return base::OkStatus();
-}
 
 base::StatusOr<std::string> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -111,7 +98,7 @@ base::Status Sandboxes::Save(const SandboxRecord& r) const {
       net_conf = j["netConf"].get<std::string>();
     }
   }
-  return WriteAtomic(PodDir(r.uid) + "/sandbox.json", ToJson(r, net_conf).dump(2) + "\n");
+  return base::WriteFileAtomic(PodDir(r.uid) + "/sandbox.json", ToJson(r, net_conf).dump(2) + "\n");
 }
 
 base::StatusOr<SandboxRecord> Sandboxes::Load(const std::string& uid) const {
@@ -169,12 +156,13 @@ base::Status Sandboxes::WriteFiles(const api::Pod& pod, SandboxRecord& r) const 
   r.hosts_path = dir + "/hosts";
   r.resolv_path = dir + "/resolv.conf";
   r.hostname = PodHostname(pod);
-  RETURN_IF_ERROR(WriteAtomic(r.hosts_path, RenderHosts(pod, r.pod_ips, opts_.dns.domain)));
+  RETURN_IF_ERROR(
+      base::WriteFileAtomic(r.hosts_path, RenderHosts(pod, r.pod_ips, opts_.dns.domain)));
   std::string host_resolv;
   if (auto t = ReadAll(opts_.host_resolv_conf); t.ok()) host_resolv = *t;
   ASSIGN_OR_RETURN(std::string resolv, RenderResolvConf(pod, opts_.dns, host_resolv));
-  RETURN_IF_ERROR(WriteAtomic(r.resolv_path, resolv));
-  return WriteAtomic(dir + "/hostname", r.hostname + "\n");
+  RETURN_IF_ERROR(base::WriteFileAtomic(r.resolv_path, resolv));
+  return base::WriteFileAtomic(dir + "/hostname", r.hostname + "\n");
 }
 
 base::StatusOr<SandboxRecord> Sandboxes::Ensure(const api::Pod& pod) {
@@ -202,15 +190,17 @@ base::StatusOr<SandboxRecord> Sandboxes::Ensure(const api::Pod& pod) {
     std::string host_resolv;
     if (auto t = ReadAll(opts_.host_resolv_conf); t.ok()) host_resolv = *t;
     ASSIGN_OR_RETURN(std::string resolv, RenderResolvConf(pod, opts_.dns, host_resolv));
-    RETURN_IF_ERROR(WriteAtomic(r.resolv_path, resolv));
+    RETURN_IF_ERROR(base::WriteFileAtomic(r.resolv_path, resolv));
     r.network_ready = true;
-    RETURN_IF_ERROR(WriteAtomic(PodDir(uid) + "/sandbox.json", ToJson(r, "").dump(2) + "\n"));
+    RETURN_IF_ERROR(
+        base::WriteFileAtomic(PodDir(uid) + "/sandbox.json", ToJson(r, "").dump(2) + "\n"));
     return r;
   }
   r.netns_name = NetnsNameFor(pod);
   r.netns_path = std::string(kernel::netns::kRunDir) + "/" + r.netns_name;
   // Record first, so a crash from here on is undone by the next Ensure or Teardown.
-  RETURN_IF_ERROR(WriteAtomic(PodDir(uid) + "/sandbox.json", ToJson(r, net.bytes).dump(2) + "\n"));
+  RETURN_IF_ERROR(
+      base::WriteFileAtomic(PodDir(uid) + "/sandbox.json", ToJson(r, net.bytes).dump(2) + "\n"));
 
   auto fail = [&](const base::Status& s) -> base::Status {
     (void)Teardown(uid);
