@@ -9,8 +9,8 @@
 //     kube-proxy's --min-sync-period; changes arriving meanwhile are batched);
 //   - a FullSync every `sync_period` (default 1 h, as kube-proxy's nftables mode forces its full
 //     resync hourly) to repair drift. A full resync rebuilds the tables in one transaction, which
-//     also empties the session-affinity sets (clients pick an endpoint again), and costs ≈ 4 s of
-//     CPU at 10,000 services × 10 endpoints in the Debug build: keep it rare;
+//     also empties the session-affinity sets (clients pick an endpoint again), and costs
+//     0.7–0.9 s at 10,000 services × 10 endpoints (release; bench/results/proxy.md): keep it rare;
 //   - a failed sync is retried after `retry_period` (the backend makes the retry a full one).
 // After a successful sync it flushes stale UDP conntrack entries as kube-proxy does (a UDP flow has
 // no connection to end, so without this a client that keeps its socket stays DNATed to a deleted
